@@ -1,0 +1,53 @@
+// Process attributes for events, read from /proc and cached per pid (refreshed on exec).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace shadowmeter::attribution {
+
+struct ProcessInfo {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  std::string executable_name;   // basename of the executable (falls back to comm)
+  std::string executable_path;   // as seen from the process's own mount namespace
+  std::string command_line;      // argv joined by spaces, bounded, secret-looking flag values redacted
+  std::string owner;             // user name of the real uid (numeric when no name is known)
+  std::uint32_t uid = 0;
+  std::uint64_t start_time_ticks = 0;  // /proc/PID/stat field 22, to tell pid reuse apart
+};
+
+// Joins NUL-separated argv into one line of at most `max_len` bytes, redacting values of flags
+// whose name suggests a secret (--api-key=..., --token X, ...) and Bearer tokens.
+std::string format_command_line(std::string_view raw_cmdline, std::size_t max_len = 4096);
+
+class ProcessCache {
+ public:
+  explicit ProcessCache(std::string proc_root = "/proc", std::size_t max_entries = 65536);
+  // Reads /proc now if the pid is unknown; returns what is known (maybe only comm) if the process
+  // is gone. `comm` is the kernel's task name, used when /proc has nothing.
+  const ProcessInfo& get(pid_t pid, std::string_view comm = {});
+  // exec: the old image is gone; re-read now.
+  void on_exec(pid_t pid, std::string_view comm = {});
+  // exit: keep the entry for a short while, events of the dying process may still be in flight.
+  void on_exit(pid_t pid);
+  // Drops exited entries older than `max_age_ns` (monotonic ns).
+  void expire(std::uint64_t now_ns, std::uint64_t max_age_ns);
+  std::size_t size() const { return cache_.size(); }
+
+ private:
+  struct Entry {
+    ProcessInfo info;
+    std::uint64_t exited_at_ns = 0;
+  };
+  std::optional<ProcessInfo> read(pid_t pid) const;
+  std::string proc_root_;
+  std::size_t max_entries_;
+  std::unordered_map<pid_t, Entry> cache_;
+};
+
+}  // namespace shadowmeter::attribution

@@ -1,0 +1,38 @@
+// One usage event per AI API call, keyed by the attribute names of ../shared/DESIGN.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "attribution/process_info.h"
+#include "providers/usage.h"
+
+namespace shadowmeter::exporting {
+
+struct UsageEvent {
+  std::string event_id;                 // 32 hex chars, random
+  std::uint64_t time_unix_nano = 0;
+  std::uint64_t end_time_unix_nano = 0;
+  std::string host_name;
+  providers::CallInfo call;
+  std::string server_address;
+  std::uint16_t server_port = 0;
+  std::string url_path;                 // path without query (query strings can carry keys)
+  std::string http_method;
+  int http_status = 0;                  // 0 when no response was seen
+  std::string protocol_version;         // "1.1", "2"
+  attribution::ProcessInfo process;
+  std::string tls_library;              // "openssl", ...
+  std::string visibility = "plaintext";
+  std::string error_type;               // "" when none
+};
+
+// 128-bit random id as 32 lower-case hex chars (OpenSSL RAND_bytes).
+std::string new_event_id();
+
+// Flat JSON object as printed by --stdout; absent optional fields are omitted.
+nlohmann::json to_json(const UsageEvent& e);
+
+}  // namespace shadowmeter::exporting

@@ -1,0 +1,54 @@
+// The agent's Prometheus metrics (prometheus-cpp). One object owns the registry; the rest of the
+// agent updates the counters through the typed members below.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+namespace shadowmeter::metrics {
+
+class AgentMetrics {
+ public:
+  AgentMetrics();
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> registry_ptr() { return registry_; }
+
+  // Text exposition format of everything in the registry.
+  std::string serialize() const;
+
+  // shadowmeter_events_total{outcome="ok|error"}
+  prometheus::Counter& events_ok;
+  prometheus::Counter& events_error;
+  // shadowmeter_capture_bytes_total{direction="egress|ingress"}
+  prometheus::Counter& bytes_egress;
+  prometheus::Counter& bytes_ingress;
+  // shadowmeter_ringbuf_drops_total: failed ring-buffer reservations in BPF (set from the per-CPU map)
+  prometheus::Counter& ringbuf_drops;
+  // shadowmeter_capture_gaps_total: gaps seen in user space (chunks lost or overwritten)
+  prometheus::Counter& capture_gaps;
+  // shadowmeter_parse_errors_total{reason="malformed|truncated|gap|decode_error|decode_limit|body_limit|json"}
+  prometheus::Family<prometheus::Counter>& parse_errors;
+  // shadowmeter_connections_classified_total{class="ai|not_ai|server|unsupported"}
+  prometheus::Family<prometheus::Counter>& connections_classified;
+  // shadowmeter_attached_files, shadowmeter_connections_tracked, shadowmeter_attach_failures_total
+  prometheus::Gauge& attached_files;
+  prometheus::Gauge& connections_tracked;
+  prometheus::Counter& attach_failures;
+  // shadowmeter_buffer_bytes: bytes held in per-connection buffers right now
+  prometheus::Gauge& buffer_bytes;
+  // shadowmeter_buffer_evictions_total: connections dropped to stay under the total buffer budget
+  prometheus::Counter& buffer_evictions;
+
+  prometheus::Counter& parse_error(const std::string& reason);
+  prometheus::Counter& classified(const std::string& cls);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+};
+
+}  // namespace shadowmeter::metrics

@@ -1,1 +1,385 @@
+#include "agent.h"
 
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdarg>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "attribution/process_info.h"
+#include "capture/connection_table.h"
+#include "common/log.h"
+#include "export/sink.h"
+#include "metrics/agent_metrics.h"
+#include "metrics/http_server.h"
+#include "probes/attach_manager.h"
+#include "probes/bpf_probes.h"
+#include "providers/catalog.h"
+#include "providers/registry.h"
+#include "shadowmeter.h"
+
+namespace shadowmeter {
+namespace {
+
+namespace asio = boost::asio;
+
+std::uint64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// BPF timestamps are CLOCK_MONOTONIC; events carry wall-clock time.
+std::uint64_t to_unix_ns(std::uint64_t mono_ns) {
+  if (mono_ns == 0) return 0;
+  const std::uint64_t real = clock_ns(CLOCK_REALTIME);
+  const std::uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+  return real - mono + mono_ns;
+}
+
+std::string find_catalog(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  for (const char* dir : {SHADOWMETER_DATA_DIR, SHADOWMETER_SOURCE_DATA_DIR}) {
+    std::string p = std::string(dir) + "/catalog.yaml";
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) return p;
+  }
+  throw std::runtime_error("no AI catalog found: pass --catalog FILE");
+}
+
+std::string host_name(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG && !log::enabled(log::Level::debug)) return 0;
+  char buf[1024];
+  int n = std::vsnprintf(buf, sizeof(buf), fmt, args);
+  if (n <= 0) return 0;
+  std::string_view msg(buf, std::min(static_cast<std::size_t>(n), sizeof(buf) - 1));
+  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+  log::write(level == LIBBPF_WARN ? log::Level::warn : log::Level::debug, std::string("libbpf: ") + std::string(msg));
+  return 0;
+}
+
+std::string_view bounded_cstr(const char* s, std::size_t max) {
+  return std::string_view(s, strnlen(s, max));
+}
+
+class ProbeAttacher final : public probes::Attacher {
+ public:
+  explicit ProbeAttacher(probes::BpfProbes& p) : probes_(p) {}
+  std::unique_ptr<probes::UprobeSet> attach(const std::string& path, const probes::SymbolOffsets& syms) override {
+    return probes_.attach_ssl(path, syms);
+  }
+
+ private:
+  probes::BpfProbes& probes_;
+};
+
+}  // namespace
+
+struct Agent::Impl {
+  config::AgentConfig cfg;
+  asio::io_context io;
+  asio::signal_set signals{io, SIGINT, SIGTERM};
+  asio::steady_timer tick_timer{io};
+  asio::steady_timer scan_timer{io};
+  std::unique_ptr<asio::posix::stream_descriptor> ring_sd;
+
+  metrics::AgentMetrics metrics;
+  providers::Catalog catalog;
+  providers::Registry registry;
+  attribution::ProcessCache processes;
+  std::unique_ptr<exporting::EventSink> sink;
+  std::string host;
+  std::unique_ptr<capture::ConnectionTable> table;
+  std::unique_ptr<probes::BpfProbes> probes;
+  std::unique_ptr<ProbeAttacher> attacher;
+  std::unique_ptr<probes::AttachManager> attach;
+  std::unique_ptr<metrics::HttpServer> http;
+  bool ready = false;
+  bool stopping = false;
+  std::chrono::steady_clock::time_point last_full_scan{};
+  probes::BpfCounters last_counters{};
+  capture::CaptureStats last_capture{};
+  std::uint64_t malformed_records = 0;
+  log::RateLimit record_log;
+
+  explicit Impl(config::AgentConfig c) : cfg(std::move(c)) {}
+
+  void start();
+  void on_record(std::span<const std::uint8_t> rec);
+  void on_data(const sm_data_event& ev, std::size_t size);
+  void on_exchange(capture::Exchange&& ex);
+  void wait_ring();
+  void schedule_tick();
+  void schedule_scan(std::chrono::steady_clock::duration in);
+  void update_metrics();
+  void stop();
+};
+
+void Agent::Impl::start() {
+  log::Level lvl = log::Level::info;
+  log::parse_level(cfg.log_level, lvl);
+  log::set_level(lvl);
+  libbpf_set_print(libbpf_log);
+
+  const std::string catalog_path = find_catalog(cfg.catalog_path);
+  catalog = providers::Catalog::load_file(catalog_path);
+  log::info("AI catalog: " + std::to_string(catalog.size()) + " host patterns from " + catalog_path);
+  host = host_name(cfg.host_name);
+
+  if (cfg.stdout_events) sink = std::make_unique<exporting::StdoutSink>(stdout, true);
+  if (!cfg.collector_url.empty())
+    log::warn("--collector is not available in this build yet; events go to --stdout only");
+  if (!sink) log::warn("no event output selected (use --stdout); events are counted but not written");
+
+  capture::CaptureLimits limits;
+  limits.http.max_body_bytes = cfg.max_body_bytes;
+  limits.http.max_decoded_bytes = cfg.max_decoded_bytes;
+  limits.max_request_body_bytes = cfg.max_body_bytes;
+  limits.max_total_buffer_bytes = cfg.max_total_buffer_bytes;
+  limits.max_connections = cfg.max_connections;
+  limits.idle_ns = static_cast<std::uint64_t>(cfg.connection_idle_seconds) * 1000000000ull;
+  capture::CaptureCallbacks cbs;
+  cbs.ignore = [this](const capture::ConnKey& k) { probes->mark_ignored(k.tgid, k.ssl); };
+  cbs.forget = [this](const capture::ConnKey& k) { probes->forget_connection(k.tgid, k.ssl); };
+  cbs.exchange = [this](capture::Exchange&& ex) { on_exchange(std::move(ex)); };
+  cbs.parse_outcome = [this](http1::Outcome o) { metrics.parse_error(http1::to_string(o)).Increment(); };
+  table = std::make_unique<capture::ConnectionTable>(catalog, registry, limits, std::move(cbs));
+
+  probes::ProbeOptions popts;
+  popts.ringbuf_bytes = cfg.ringbuf_bytes;
+  popts.agent_tgid = getpid();
+  probes = std::make_unique<probes::BpfProbes>(popts, [this](std::span<const std::uint8_t> r) { on_record(r); });
+  attacher = std::make_unique<ProbeAttacher>(*probes);
+  probes::AttachOptions aopts;
+  aopts.detach_grace = std::chrono::seconds(cfg.detach_grace_seconds);
+  attach = std::make_unique<probes::AttachManager>(*attacher, aopts);
+
+  if (!cfg.listen.empty()) {
+    metrics::Endpoints ep;
+    ep.metrics_text = [this] {
+      update_metrics();
+      return metrics.serialize();
+    };
+    ep.ready = [this] { return ready && !stopping; };
+    http = std::make_unique<metrics::HttpServer>(io, cfg.listen, std::move(ep));
+    log::info("serving /metrics, /healthz, /readyz on " + cfg.listen);
+  }
+
+  ring_sd = std::make_unique<asio::posix::stream_descriptor>(io, dup(probes->ring_fd()));
+  wait_ring();
+
+  // Processes that started before us; the exec tracepoint covers the ones that start later.
+  attach->scan_all();
+  last_full_scan = std::chrono::steady_clock::now();
+  log::info("probes attached to " + std::to_string(attach->attached_files()) + " files; capture running");
+  ready = true;
+
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+    stop();
+  });
+  schedule_tick();
+}
+
+void Agent::Impl::wait_ring() {
+  ring_sd->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    probes->consume();
+    if (auto next = attach->tick()) schedule_scan(*next);
+    wait_ring();
+  });
+}
+
+void Agent::Impl::schedule_scan(std::chrono::steady_clock::duration in) {
+  auto at = std::chrono::steady_clock::now() + in;
+  if (scan_timer.expiry() > std::chrono::steady_clock::now() && scan_timer.expiry() <= at) return;
+  scan_timer.expires_at(at);
+  scan_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    if (auto next = attach->tick()) schedule_scan(*next);
+  });
+}
+
+void Agent::Impl::schedule_tick() {
+  tick_timer.expires_after(std::chrono::seconds(1));
+  tick_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_full_scan >= std::chrono::seconds(cfg.rescan_seconds)) {
+      attach->scan_all();  // libraries loaded later with dlopen
+      last_full_scan = now;
+    }
+    if (auto next = attach->tick()) schedule_scan(*next);
+    const std::uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+    table->expire(mono);
+    processes.expire(mono, 30ull * 1000000000ull);
+    update_metrics();
+    if (sink) sink->flush();
+    schedule_tick();
+  });
+}
+
+void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
+  if (rec.size() < sizeof(sm_event_header)) {
+    ++malformed_records;
+    return;
+  }
+  sm_event_header hdr;
+  std::memcpy(&hdr, rec.data(), sizeof(hdr));
+  switch (hdr.type) {
+    case SM_EV_DATA: {
+      if (rec.size() < offsetof(sm_data_event, data)) break;
+      // The record is only as long as its payload; read it in place.
+      const auto* ev = reinterpret_cast<const sm_data_event*>(rec.data());
+      on_data(*ev, rec.size());
+      return;
+    }
+    case SM_EV_CONN_END: {
+      if (rec.size() < sizeof(sm_conn_end_event)) break;
+      sm_conn_end_event ev;
+      std::memcpy(&ev, rec.data(), sizeof(ev));
+      table->on_connection_end({ev.hdr.tgid, ev.ssl}, ev.hdr.ts_ns);
+      return;
+    }
+    case SM_EV_EXEC: {
+      if (rec.size() < sizeof(sm_exec_event)) break;
+      sm_exec_event ev;
+      std::memcpy(&ev, rec.data(), sizeof(ev));
+      const auto pid = static_cast<pid_t>(ev.hdr.tgid);
+      table->on_process_end(ev.hdr.tgid, ev.hdr.ts_ns);  // the old image's connections are gone
+      processes.on_exec(pid, bounded_cstr(ev.comm, sizeof(ev.comm)));
+      attach->on_exec(pid);
+      if (auto next = attach->tick()) schedule_scan(*next);
+      return;
+    }
+    case SM_EV_EXIT: {
+      table->on_process_end(hdr.tgid, hdr.ts_ns);
+      processes.on_exit(static_cast<pid_t>(hdr.tgid));
+      attach->on_exit(static_cast<pid_t>(hdr.tgid));
+      return;
+    }
+    default:
+      break;
+  }
+  ++malformed_records;
+  record_log.write(log::Level::warn, "malformed ring-buffer record of type " + std::to_string(hdr.type));
+}
+
+void Agent::Impl::on_data(const sm_data_event& ev, std::size_t size) {
+  const std::size_t payload = size - offsetof(sm_data_event, data);
+  if (ev.len > payload || ev.direction > 1) {
+    ++malformed_records;
+    return;
+  }
+  capture::Chunk c;
+  c.key = {ev.hdr.tgid, ev.ssl};
+  c.tid = ev.hdr.tid;
+  c.fd = ev.fd;
+  c.direction = ev.direction == SM_DIR_EGRESS ? capture::Direction::egress : capture::Direction::ingress;
+  c.stream_offset = ev.stream_offset;
+  c.ts_ns = ev.hdr.ts_ns;
+  c.peer.family = ev.family;
+  c.peer.port = ev.dport;
+  std::memcpy(c.peer.addr, ev.daddr, sizeof(c.peer.addr));
+  c.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
+  c.data = std::string_view(reinterpret_cast<const char*>(ev.data), ev.len);
+  (c.direction == capture::Direction::egress ? metrics.bytes_egress : metrics.bytes_ingress)
+      .Increment(static_cast<double>(ev.len));
+  table->on_chunk(c);
+}
+
+void Agent::Impl::on_exchange(capture::Exchange&& ex) {
+  exporting::UsageEvent e;
+  e.event_id = exporting::new_event_id();
+  e.time_unix_nano = to_unix_ns(ex.start_ns);
+  e.end_time_unix_nano = to_unix_ns(ex.end_ns ? ex.end_ns : ex.start_ns);
+  e.host_name = host;
+  e.call = std::move(ex.call);
+  e.server_address = ex.host;
+  e.server_port = ex.port;
+  e.url_path = ex.path;
+  e.http_method = ex.method;
+  e.http_status = ex.status;
+  e.protocol_version = ex.protocol_version;
+  e.process = processes.get(static_cast<pid_t>(ex.key.tgid), ex.comm);
+  e.tls_library = "openssl";
+  e.visibility = "plaintext";
+  e.error_type = ex.error_type;
+  const bool failed = !e.error_type.empty() || !e.call.error_type.empty();
+  (failed ? metrics.events_error : metrics.events_ok).Increment();
+  if (sink) sink->emit(e);
+}
+
+void Agent::Impl::update_metrics() {
+  auto c = probes->read_counters();
+  if (c.ringbuf_drops > last_counters.ringbuf_drops)
+    metrics.ringbuf_drops.Increment(static_cast<double>(c.ringbuf_drops - last_counters.ringbuf_drops));
+  last_counters = c;
+  const auto& s = table->stats();
+  if (s.gaps > last_capture.gaps) metrics.capture_gaps.Increment(static_cast<double>(s.gaps - last_capture.gaps));
+  if (s.evicted_connections > last_capture.evicted_connections)
+    metrics.buffer_evictions.Increment(
+        static_cast<double>(s.evicted_connections - last_capture.evicted_connections));
+  for (int v = 0; v < 5; ++v) {
+    if (s.verdicts[v] > last_capture.verdicts[v])
+      metrics.classified(capture::to_string(static_cast<capture::Verdict>(v)))
+          .Increment(static_cast<double>(s.verdicts[v] - last_capture.verdicts[v]));
+  }
+  last_capture = s;
+  metrics.attached_files.Set(static_cast<double>(attach->attached_files()));
+  metrics.connections_tracked.Set(static_cast<double>(table->size()));
+  metrics.buffer_bytes.Set(static_cast<double>(table->buffered_bytes()));
+  const auto& as = attach->stats();
+  auto fails = static_cast<double>(as.attach_failures);
+  if (fails > metrics.attach_failures.Value()) metrics.attach_failures.Increment(fails - metrics.attach_failures.Value());
+}
+
+void Agent::Impl::stop() {
+  if (stopping) return;
+  // Drain what the kernel already captured, then finish every exchange in flight.
+  probes->consume();
+  table->end_all(clock_ns(CLOCK_MONOTONIC));
+  if (sink) sink->flush();
+  stopping = true;
+  ready = false;
+  signals.cancel();
+  tick_timer.cancel();
+  scan_timer.cancel();
+  if (ring_sd) ring_sd->cancel();
+  if (http) http->stop();
+  io.stop();
+}
+
+Agent::Agent(config::AgentConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) { impl_->start(); }
+
+Agent::~Agent() {
+  if (!impl_) return;
+  // Detach every probe before the maps they write to go away.
+  impl_->attach.reset();
+  impl_->attacher.reset();
+}
+
+int Agent::run() {
+  impl_->io.run();
+  impl_->update_metrics();
+  const auto& s = impl_->table->stats();
+  log::info("stopped: " + std::to_string(s.exchanges) + " AI exchanges, " + std::to_string(s.chunks) +
+            " chunks, " + std::to_string(s.gaps) + " gaps, " + std::to_string(impl_->last_counters.ringbuf_drops) +
+            " ring-buffer drops");
+  return 0;
+}
+
+}  // namespace shadowmeter

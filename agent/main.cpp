@@ -1,1 +1,27 @@
-int main() { return 0; }
+// shadowmeter-agent: per-node daemon that meters AI API calls seen through TLS uprobes.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <vector>
+
+#include "agent.h"
+#include "common/log.h"
+#include "config/config.h"
+
+int main(int argc, char** argv) {
+  try {
+    std::vector<const char*> args(argv, argv + argc);
+    if (argc > 1 && std::string_view(argv[1]) == "check") {
+      std::fprintf(stderr, "shadowmeter-agent check: not available in this build yet\n");
+      return 2;
+    }
+    auto cfg = shadowmeter::config::parse_command_line(static_cast<int>(args.size()), args.data());
+    if (!cfg) return 0;  // --help / --version
+    shadowmeter::Agent agent(std::move(*cfg));
+    return agent.run();
+  } catch (const std::exception& e) {
+    shadowmeter::log::error(std::string("shadowmeter-agent: ") + e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,29 @@
+// A finished HTTP exchange with an AI host: what capture hands to enrichment and export.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "capture/chunk.h"
+#include "providers/usage.h"
+
+namespace shadowmeter::capture {
+
+struct Exchange {
+  ConnKey key;
+  std::int32_t fd = -1;
+  Peer peer;
+  std::string comm;
+  std::uint64_t start_ns = 0;  // monotonic: first request byte seen
+  std::uint64_t end_ns = 0;    // monotonic: last response byte seen
+  std::string host;            // from Host, without port
+  std::uint16_t port = 0;      // from Host, else the peer port, else 443
+  std::string method;
+  std::string path;            // request target without the query string
+  int status = 0;              // 0: no response seen
+  std::string protocol_version = "1.1";
+  providers::CallInfo call;
+  std::string error_type;      // capture/HTTP-level error ("" when none)
+};
+
+}  // namespace shadowmeter::capture

@@ -1,0 +1,177 @@
+#include "probes/bpf_probes.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "shadowmeter.h"
+#include "shadowmeter.skel.h"
+
+namespace shadowmeter::probes {
+namespace {
+
+struct SkelDeleter {
+  void operator()(shadowmeter_bpf* s) const { shadowmeter_bpf__destroy(s); }
+};
+struct RingDeleter {
+  void operator()(ring_buffer* r) const { ring_buffer__free(r); }
+};
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+struct SslProbe {
+  const char* symbol;
+  bpf_program* (*entry)(shadowmeter_bpf*);
+  bool ret;  // also a return probe (data or byte count only known on return)
+};
+
+const SslProbe kSslProbes[] = {
+    {"SSL_write", [](shadowmeter_bpf* s) { return s->progs.ssl_write_entry; }, true},
+    {"SSL_write_ex", [](shadowmeter_bpf* s) { return s->progs.ssl_write_ex_entry; }, true},
+    {"SSL_read", [](shadowmeter_bpf* s) { return s->progs.ssl_read_entry; }, true},
+    {"SSL_read_ex", [](shadowmeter_bpf* s) { return s->progs.ssl_read_ex_entry; }, true},
+    {"SSL_free", [](shadowmeter_bpf* s) { return s->progs.ssl_free_entry; }, false},
+    {"SSL_shutdown", [](shadowmeter_bpf* s) { return s->progs.ssl_shutdown_entry; }, false},
+};
+
+}  // namespace
+
+void LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
+
+const std::vector<std::string>& ssl_symbol_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& p : kSslProbes) v.emplace_back(p.symbol);
+    return v;
+  }();
+  return names;
+}
+
+struct BpfProbes::Impl {
+  std::unique_ptr<shadowmeter_bpf, SkelDeleter> skel;
+  std::unique_ptr<ring_buffer, RingDeleter> ring;
+  std::vector<Link> tracepoints;
+  RecordHandler handler;
+
+  static int on_record(void* ctx, void* data, std::size_t size) {
+    auto* self = static_cast<Impl*>(ctx);
+    self->handler(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(data), size));
+    return 0;
+  }
+};
+
+std::string ensure_tracefs() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists("/sys/kernel/tracing/events", ec) || fs::exists("/sys/kernel/debug/tracing/events", ec)) return {};
+  if (::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
+    return "cannot mount tracefs at /sys/kernel/tracing: " + errno_text(errno);
+  return {};
+}
+
+BpfProbes::BpfProbes(const ProbeOptions& opts, RecordHandler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->handler = std::move(handler);
+  if (auto err = ensure_tracefs(); !err.empty()) throw std::runtime_error(err);
+
+  impl_->skel.reset(shadowmeter_bpf__open());
+  if (!impl_->skel) throw std::runtime_error("cannot open the BPF object: " + errno_text(errno));
+  auto* s = impl_->skel.get();
+  s->rodata->agent_tgid = static_cast<__u32>(opts.agent_tgid);
+  if (int err = bpf_map__set_max_entries(s->maps.events, opts.ringbuf_bytes))
+    throw std::runtime_error("bad ring buffer size: " + errno_text(err));
+
+  if (int err = shadowmeter_bpf__load(s))
+    throw std::runtime_error("cannot load the BPF programs (need root or CAP_BPF+CAP_PERFMON, kernel BTF): " +
+                             errno_text(err));
+
+  // Tracepoints are attached now; uprobes later, per file, by the attach manager.
+  bpf_program* tps[] = {s->progs.tp_enter_write,   s->progs.tp_enter_writev,  s->progs.tp_enter_sendto,
+                        s->progs.tp_enter_sendmsg, s->progs.tp_enter_read,    s->progs.tp_enter_readv,
+                        s->progs.tp_enter_recvfrom, s->progs.tp_enter_recvmsg, s->progs.tp_enter_close,
+                        s->progs.tp_enter_connect, s->progs.on_exec,          s->progs.on_exit};
+  for (auto* prog : tps) {
+    bpf_link* l = bpf_program__attach(prog);
+    if (!l)
+      throw std::runtime_error(std::string("cannot attach ") + bpf_program__name(prog) + ": " +
+                               errno_text(errno));
+    impl_->tracepoints.emplace_back(l);
+  }
+
+  impl_->ring.reset(ring_buffer__new(bpf_map__fd(s->maps.events), &Impl::on_record, impl_.get(), nullptr));
+  if (!impl_->ring) throw std::runtime_error("cannot set up the ring buffer: " + errno_text(errno));
+}
+
+BpfProbes::~BpfProbes() = default;
+
+int BpfProbes::ring_fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
+
+int BpfProbes::consume() { return ring_buffer__consume(impl_->ring.get()); }
+
+std::unique_ptr<UprobeSet> BpfProbes::attach_ssl(const std::string& path, const SymbolOffsets& syms) {
+  std::vector<Link> links;
+  std::string last_error;
+  for (const auto& p : kSslProbes) {
+    auto it = syms.offsets.find(p.symbol);
+    if (it == syms.offsets.end()) continue;
+    auto offset = static_cast<std::size_t>(it->second);
+    LIBBPF_OPTS(bpf_uprobe_opts, entry_opts, .retprobe = false);
+    bpf_link* l = bpf_program__attach_uprobe_opts(p.entry(impl_->skel.get()), -1, path.c_str(), offset, &entry_opts);
+    if (!l) {
+      last_error = std::string(p.symbol) + ": " + errno_text(errno);
+      continue;
+    }
+    links.emplace_back(l);
+    if (!p.ret) continue;
+    LIBBPF_OPTS(bpf_uprobe_opts, ret_opts, .retprobe = true);
+    bpf_link* r = bpf_program__attach_uprobe_opts(impl_->skel->progs.ssl_ret, -1, path.c_str(), offset, &ret_opts);
+    if (!r) {
+      last_error = std::string(p.symbol) + " (return): " + errno_text(errno);
+      continue;
+    }
+    links.emplace_back(r);
+  }
+  if (links.empty()) throw std::runtime_error("no uprobe attached to " + path + ": " + last_error);
+  return std::make_unique<UprobeSet>(std::move(links));
+}
+
+void BpfProbes::mark_ignored(std::uint32_t tgid, std::uint64_t ssl) {
+  sm_conn_key key{tgid, 0, ssl};
+  std::uint8_t one = 1;
+  bpf_map__update_elem(impl_->skel->maps.ignored, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+}
+
+void BpfProbes::forget_connection(std::uint32_t tgid, std::uint64_t ssl) {
+  sm_conn_key key{tgid, 0, ssl};
+  bpf_map__delete_elem(impl_->skel->maps.conns, &key, sizeof(key), 0);
+  bpf_map__delete_elem(impl_->skel->maps.ignored, &key, sizeof(key), 0);
+}
+
+BpfCounters BpfProbes::read_counters() const {
+  const int ncpu = libbpf_num_possible_cpus();
+  BpfCounters out;
+  if (ncpu <= 0) return out;
+  std::vector<std::uint64_t> values(static_cast<std::size_t>(ncpu));
+  auto sum = [&](std::uint32_t idx) -> std::uint64_t {
+    if (bpf_map__lookup_elem(impl_->skel->maps.counters, &idx, sizeof(idx), values.data(),
+                             values.size() * sizeof(std::uint64_t), 0) != 0)
+      return 0;
+    std::uint64_t total = 0;
+    for (auto v : values) total += v;
+    return total;
+  };
+  out.ringbuf_drops = sum(SM_CNT_RINGBUF_DROPS);
+  out.ringbuf_drop_bytes = sum(SM_CNT_RINGBUF_DROP_BYTES);
+  out.oversize_bytes = sum(SM_CNT_OVERSIZE_BYTES);
+  out.ssl_calls = sum(SM_CNT_SSL_CALLS);
+  out.ignored_calls = sum(SM_CNT_IGNORED_CALLS);
+  out.read_faults = sum(SM_CNT_READ_FAULTS);
+  return out;
+}
+
+}  // namespace shadowmeter::probes

@@ -1,0 +1,107 @@
+/* Types and constants shared by the BPF programs (shadowmeter.bpf.c) and the agent (agent/probes/).
+ * Fixed-width types only; this is the one header both sides include. */
+#ifndef SHADOWMETER_BPF_SHARED_H
+#define SHADOWMETER_BPF_SHARED_H
+
+#ifdef __cplusplus
+#include <cstdint>
+typedef std::uint8_t sm_u8;
+typedef std::uint16_t sm_u16;
+typedef std::uint32_t sm_u32;
+typedef std::int32_t sm_s32;
+typedef std::uint64_t sm_u64;
+#else
+typedef __u8 sm_u8;
+typedef __u16 sm_u16;
+typedef __u32 sm_u32;
+typedef __s32 sm_s32;
+typedef __u64 sm_u64;
+#endif
+
+/* Payload bytes per ring-buffer record. A larger SSL call is split into several records. */
+#define SM_CHUNK_BYTES 16384
+/* Records per SSL call; bytes beyond SM_CHUNK_BYTES * SM_MAX_CHUNKS are not copied, but the stream
+ * offset still advances, so user space sees (and counts) the gap instead of a silent cut. */
+#define SM_MAX_CHUNKS 64
+#define SM_COMM_LEN 16
+#define SM_PATH_LEN 256
+
+enum sm_event_type {
+  SM_EV_DATA = 1,     /* plaintext chunk of one SSL_read/SSL_write */
+  SM_EV_CONN_END = 2, /* SSL_free / SSL_shutdown / close(fd) of a tracked connection */
+  SM_EV_EXEC = 3,     /* a process image was replaced (attach manager rescans it) */
+  SM_EV_EXIT = 4,     /* a thread-group leader exited */
+};
+
+enum sm_direction {
+  SM_DIR_EGRESS = 0,  /* SSL_write: bytes the process sends */
+  SM_DIR_INGRESS = 1, /* SSL_read: bytes the process receives */
+};
+
+enum sm_conn_end_reason {
+  SM_END_SSL_FREE = 1,
+  SM_END_SSL_SHUTDOWN = 2,
+  SM_END_CLOSE = 3,
+};
+
+/* Per-CPU counters (index into the `counters` array map). */
+enum sm_counter {
+  SM_CNT_RINGBUF_DROPS = 0,      /* failed ring-buffer writes (records lost) */
+  SM_CNT_RINGBUF_DROP_BYTES = 1, /* payload bytes in those records */
+  SM_CNT_OVERSIZE_BYTES = 2,     /* bytes beyond SM_MAX_CHUNKS records of one call */
+  SM_CNT_SSL_CALLS = 3,          /* SSL read/write calls seen (returned) */
+  SM_CNT_IGNORED_CALLS = 4,      /* calls on connections marked not-AI (no copy made) */
+  SM_CNT_READ_FAULTS = 5,        /* bpf_probe_read_user failures (page not resident) */
+  SM_CNT_MAX = 8,
+};
+
+struct sm_conn_key {
+  sm_u32 tgid;
+  sm_u32 pad;
+  sm_u64 ssl; /* SSL* in the process's address space */
+};
+
+struct sm_fd_key {
+  sm_u32 tgid;
+  sm_s32 fd;
+};
+
+/* Common prefix of every ring-buffer record. */
+struct sm_event_header {
+  sm_u32 type;
+  sm_u32 tgid;
+  sm_u32 tid;
+  sm_u32 pad;
+  sm_u64 ts_ns; /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+};
+
+struct sm_data_event {
+  struct sm_event_header hdr;
+  sm_u64 ssl;
+  sm_u64 stream_offset; /* offset of data[0] within this direction's byte stream */
+  sm_u32 len;           /* bytes in data[] */
+  sm_s32 fd;            /* socket fd, -1 when not (yet) known */
+  sm_u8 direction;      /* enum sm_direction */
+  sm_u8 family;         /* AF_INET / AF_INET6 / 0 when unknown */
+  sm_u16 dport;         /* peer port, host byte order, 0 when unknown */
+  sm_u8 daddr[16];      /* peer address (IPv4 in the first 4 bytes) */
+  char comm[SM_COMM_LEN];
+  sm_u8 data[SM_CHUNK_BYTES];
+};
+
+struct sm_conn_end_event {
+  struct sm_event_header hdr;
+  sm_u64 ssl;
+  sm_s32 fd;
+  sm_u32 reason; /* enum sm_conn_end_reason */
+};
+
+struct sm_exec_event {
+  struct sm_event_header hdr;
+  sm_u32 ppid;
+  sm_u32 pad;
+  char comm[SM_COMM_LEN];
+  char filename[SM_PATH_LEN];
+};
+
+#endif

@@ -17,6 +17,7 @@
 #include "export/sink.h"
 #include "metrics/agent_metrics.h"
 #include "metrics/http_server.h"
+#include "preflight/preflight.h"
 #include "probes/attach_manager.h"
 #include "probes/bpf_probes.h"
 #include "providers/catalog.h"
@@ -132,6 +133,15 @@ void Agent::Impl::start() {
   log::parse_level(cfg.log_level, lvl);
   log::set_level(lvl);
   libbpf_set_print(libbpf_log);
+
+  // Refuse to start on a host that cannot run us, saying why (same checks as `check`).
+  std::string blocking;
+  for (const auto& c : preflight::run_checks(false)) {
+    if (c.ok) continue;
+    if (c.blocking) blocking += "\n  " + c.name + ": " + c.detail + " (fix: " + c.fix + ")";
+    else log::warn(c.name + ": " + c.detail + " (" + c.fix + ")");
+  }
+  if (!blocking.empty()) throw std::runtime_error("this host cannot run the agent:" + blocking);
 
   const std::string catalog_path = find_catalog(cfg.catalog_path);
   catalog = providers::Catalog::load_file(catalog_path);

@@ -8,13 +8,13 @@
 #include "agent.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "preflight/preflight.h"
 
 int main(int argc, char** argv) {
   try {
     std::vector<const char*> args(argv, argv + argc);
     if (argc > 1 && std::string_view(argv[1]) == "check") {
-      std::fprintf(stderr, "shadowmeter-agent check: not available in this build yet\n");
-      return 2;
+      return shadowmeter::preflight::print_report(shadowmeter::preflight::run_checks(true));
     }
     auto cfg = shadowmeter::config::parse_command_line(static_cast<int>(args.size()), args.data());
     if (!cfg) return 0;  // --help / --version

@@ -170,20 +170,21 @@ static __always_inline bool read_peer(__s32 fd, struct conn_state* st) {
 struct emit_ctx {
   struct sm_data_event* ev;
   __u64 src;
-  __u32 total;
+  __u64 total;
 };
 
 static long emit_chunk(__u32 i, struct emit_ctx* c) {
-  __u32 done = i * SM_CHUNK_BYTES;
+  /* 64-bit arithmetic throughout: the verifier must see the clamp on the register it checks. */
+  __u64 done = (__u64)i * SM_CHUNK_BYTES;
   if (done >= c->total) return 1;
-  __u32 n = c->total - done;
+  __u64 n = c->total - done;
   if (n > SM_CHUNK_BYTES) n = SM_CHUNK_BYTES;
   struct sm_data_event* ev = c->ev;
   if (bpf_probe_read_user(ev->data, n, (void*)(c->src + done))) {
     count(SM_CNT_READ_FAULTS, 1);
     n = 0; /* still emit the record: its offset and a zero length tell user space of the gap */
   }
-  ev->len = n;
+  ev->len = (__u32)n;
   __u64 size = offsetof(struct sm_data_event, data) + n;
   if (size > sizeof(*ev)) return 1;
   if (bpf_ringbuf_output(&events, ev, size, 0)) {
@@ -247,7 +248,7 @@ int BPF_KRETPROBE(ssl_ret, long rc) {
   bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 
   __u64 max = (__u64)SM_CHUNK_BYTES * SM_MAX_CHUNKS;
-  __u32 copy = bytes > max ? (__u32)max : (__u32)bytes;
+  __u64 copy = bytes > max ? max : bytes;
   if (bytes > max) count(SM_CNT_OVERSIZE_BYTES, bytes - max);
   st->offset[dir] += bytes;
 

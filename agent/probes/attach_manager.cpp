@@ -49,7 +49,14 @@ bool same_file(int fd, const FileId& id) {
 
 }  // namespace
 
-AttachManager::AttachManager(Attacher& attacher, AttachOptions opts) : attacher_(attacher), opts_(std::move(opts)) {}
+AttachManager::AttachManager(Attacher& attacher, AttachOptions opts) : attacher_(attacher), opts_(std::move(opts)) {
+  if (opts_.host_root.empty()) {
+    // pid 1's root is the host's, but some sandboxes deny it even to root: fall back to our own.
+    const std::string init_root = opts_.proc_root + "/1/root/";
+    opts_.host_root = ::access(init_root.c_str(), X_OK) == 0 ? opts_.proc_root + "/1/root" : "";
+    host_root_is_own_ = opts_.host_root.empty();
+  }
+}
 
 void AttachManager::scan_all() {
   DIR* dir = ::opendir(opts_.proc_root.c_str());
@@ -89,7 +96,7 @@ bool AttachManager::host_has(const Mapping& m) const {
   // The host's root as pid 1 sees it, which is right whether the agent runs on the host or in a
   // container with the host's /proc (hostPID).
   struct stat st{};
-  const std::string host_path = (opts_.host_root.empty() ? opts_.proc_root + "/1/root" : opts_.host_root) + m.path;
+  const std::string host_path = (host_root_is_own_ ? std::string() : opts_.host_root) + m.path;
   return ::stat(host_path.c_str(), &st) == 0 && st.st_ino == m.id.ino && st.st_dev == m.id.dev;
 }
 

@@ -84,6 +84,7 @@ class AttachManager {
   using Pending = std::pair<Clock::time_point, pid_t>;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending_;
   AttachStats stats_;
+  bool host_root_is_own_ = false;
 };
 
 }  // namespace shadowmeter::probes

@@ -47,8 +47,10 @@ struct {
   __uint(max_entries, 16 << 20); /* resized by user space before load */
 } events SEC(".maps");
 
+/* LRU: a thread that dies inside an SSL call never reaches the return probe; its entry must not
+ * pin a slot for ever (thread exit also removes it). */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
   __type(key, __u64); /* pid_tgid */
   __type(value, struct active_call);
@@ -106,8 +108,8 @@ static __always_inline int on_ssl_entry(void* ssl, void* buf, void* len_ptr, __u
     count(SM_CNT_IGNORED_CALLS, 1);
     return 0;
   }
-  /* A nested SSL call on the same thread (a library calling its own API) is the same bytes. */
-  if (bpf_map_lookup_elem(&active, &id)) return 0;
+  /* OpenSSL's public read/write calls do not nest, so an entry left here is stale (the thread
+   * left the call without returning through it): the new call replaces it. */
   struct active_call call = {
       .ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr, .fd = -1,
       .direction = direction, .is_ex = is_ex};
@@ -371,6 +373,8 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct* p) {
   __u32 pid = BPF_CORE_READ(p, pid);
   __u32 tgid = BPF_CORE_READ(p, tgid);
+  __u64 id = ((__u64)tgid << 32) | pid;
+  bpf_map_delete_elem(&active, &id);
   if (pid != tgid) return 0; /* threads: only the leader's exit ends the process for us */
   struct sm_event_header* ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
   if (!ev) {

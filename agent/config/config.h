@@ -34,12 +34,18 @@ struct AgentConfig {
   std::string log_level = "info";            // debug|info|warn|error
 };
 
-// Parses argv (after the program name and an optional sub-command) and the YAML file named by
-// --config. Throws std::runtime_error with a clear message for unknown flags/keys or bad values.
-// Returns nullopt when --help or --version was printed.
+// Parses argv and the YAML file named by --config; flags override the file whatever their order.
+// argv is as main() received it, minus any sub-command: argv[0] is the program name and is skipped,
+// the flags start at argv[1]. Throws std::runtime_error with a clear message for unknown flags/keys
+// or bad values. Returns nullopt when --help or --version was printed to stdout.
 std::optional<AgentConfig> parse_command_line(int argc, const char* const* argv);
 
+// Applies the YAML file at `path` over `base` (layout: agent/config/agent.example.yaml). Checks each
+// key on its own; the checks across keys are left to validate(), so flags can still fix them.
 AgentConfig load_yaml_file(const std::string& path, AgentConfig base = {});
+
+// Checks that involve several settings; parse_command_line() calls it on its result.
+void validate(const AgentConfig& config);
 
 std::string usage_text();
 

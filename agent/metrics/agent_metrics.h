@@ -48,6 +48,10 @@ class AgentMetrics {
   prometheus::Counter& classified(const std::string& cls);
 
  private:
+  // The reference members are declared (and so initialised) before registry_, so the public
+  // constructor creates the registry first and hands it to this one.
+  explicit AgentMetrics(std::shared_ptr<prometheus::Registry> registry);
+
   std::shared_ptr<prometheus::Registry> registry_;
 };
 

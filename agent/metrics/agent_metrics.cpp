@@ -1,0 +1,91 @@
+#include "metrics/agent_metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+namespace shadowmeter::metrics {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Registry;
+
+// Families with several members are looked up more than once while the references are bound;
+// Registry's default InsertBehavior::Merge hands back the same family for the same name and help.
+Family<Counter>& events_family(Registry& r) {
+  return prometheus::BuildCounter()
+      .Name("shadowmeter_events_total")
+      .Help("Usage events emitted, by outcome (error: the AI call failed or its capture was incomplete)")
+      .Register(r);
+}
+
+Family<Counter>& bytes_family(Registry& r) {
+  return prometheus::BuildCounter()
+      .Name("shadowmeter_capture_bytes_total")
+      .Help("TLS plaintext bytes received from the probes, by direction")
+      .Register(r);
+}
+
+Counter& counter(Registry& r, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+
+Gauge& gauge(Registry& r, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
+}  // namespace
+
+AgentMetrics::AgentMetrics() : AgentMetrics(std::make_shared<Registry>()) {}
+
+AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
+    : events_ok(events_family(*r).Add({{"outcome", "ok"}})),
+      events_error(events_family(*r).Add({{"outcome", "error"}})),
+      bytes_egress(bytes_family(*r).Add({{"direction", "egress"}})),
+      bytes_ingress(bytes_family(*r).Add({{"direction", "ingress"}})),
+      ringbuf_drops(
+          counter(*r, "shadowmeter_ringbuf_drops_total",
+                  "Records the BPF programs could not reserve in the ring buffer (data lost in kernel)")),
+      capture_gaps(
+          counter(*r, "shadowmeter_capture_gaps_total",
+                  "Gaps seen in user space in a connection's byte stream (chunks lost or overwritten)")),
+      parse_errors(prometheus::BuildCounter()
+                       .Name("shadowmeter_parse_errors_total")
+                       .Help("HTTP messages that could not be fully parsed, by reason")
+                       .Register(*r)),
+      connections_classified(
+          prometheus::BuildCounter()
+              .Name("shadowmeter_connections_classified_total")
+              .Help("TLS connections classified, by class (ai, not_ai, server, unsupported)")
+              .Register(*r)),
+      attached_files(
+          gauge(*r, "shadowmeter_attached_files", "Library and executable files the probes are attached to")),
+      connections_tracked(
+          gauge(*r, "shadowmeter_connections_tracked", "Connections with capture state right now")),
+      attach_failures(
+          counter(*r, "shadowmeter_attach_failures_total", "Files the probes failed to attach to")),
+      buffer_bytes(gauge(*r, "shadowmeter_buffer_bytes", "Bytes held in per-connection buffers right now")),
+      buffer_evictions(counter(*r, "shadowmeter_buffer_evictions_total",
+                               "Connections dropped to stay under the total buffer budget")),
+      registry_(std::move(r)) {
+  // Series that exist from the start read as 0 instead of being absent, so rate() and alerts work
+  // before the first occurrence.
+  for (const char* reason :
+       {"malformed", "truncated", "gap", "decode_error", "decode_limit", "body_limit", "json"})
+    parse_error(reason);
+  for (const char* cls : {"ai", "not_ai", "server", "unsupported"}) classified(cls);
+}
+
+std::string AgentMetrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+prometheus::Counter& AgentMetrics::parse_error(const std::string& reason) {
+  return parse_errors.Add({{"reason", reason}});
+}
+
+prometheus::Counter& AgentMetrics::classified(const std::string& cls) {
+  return connections_classified.Add({{"class", cls}});
+}
+
+}  // namespace shadowmeter::metrics

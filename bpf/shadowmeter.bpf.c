@@ -197,8 +197,10 @@ static long emit_chunk(__u32 i, struct emit_ctx* c) {
   return 0;
 }
 
+/* All four functions return int: only the low 32 bits of the return register are defined (node's
+ * static OpenSSL leaves garbage in the upper half). */
 SEC("uretprobe")
-int BPF_KRETPROBE(ssl_ret, long rc) {
+int BPF_KRETPROBE(ssl_ret, int rc) {
   __u64 id = bpf_get_current_pid_tgid();
   struct active_call* call = bpf_map_lookup_elem(&active, &id);
   if (!call) return 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "capture/connection.h"
+#include "common/log.h"
 
 namespace shadowmeter::capture {
 
@@ -70,6 +71,14 @@ void ConnectionTable::on_chunk(const Chunk& c) {
   Connection* conn = find_or_create(c);
   conn->feed(c);
   if (auto v = conn->rejected()) {
+    if (log::enabled(log::Level::debug)) {
+      std::string head;
+      for (char ch : c.data.substr(0, 24)) head += (ch >= 0x20 && ch < 0x7f) ? ch : '.';
+      log::debug("not following pid " + std::to_string(c.key.tgid) + " (" + std::string(c.comm) + ") ssl " +
+                 std::to_string(c.key.ssl) + ": " + to_string(*v) + ", " +
+                 (c.direction == Direction::egress ? "sent" : "received") + " first at offset " +
+                 std::to_string(c.stream_offset) + ": \"" + head + "\"");
+    }
     ConnKey key = c.key;
     conns_.erase(key);
     auto t = by_tgid_.find(key.tgid);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace shadowmeter::attribution {
@@ -13,16 +14,18 @@ namespace shadowmeter::attribution {
 struct ProcessInfo {
   pid_t pid = 0;
   pid_t ppid = 0;
-  std::string executable_name;   // basename of the executable (falls back to comm)
-  std::string executable_path;   // as seen from the process's own mount namespace
-  std::string command_line;      // argv joined by spaces, bounded, secret-looking flag values redacted
-  std::string owner;             // user name of the real uid (numeric when no name is known)
+  std::string executable_name;  // basename of the executable (falls back to comm)
+  std::string executable_path;  // as seen from the process's own mount namespace
+  std::string command_line;     // argv joined by spaces, bounded, secret-looking flag values redacted
+  std::string owner;            // user name of the real uid (numeric when no name is known)
   std::uint32_t uid = 0;
   std::uint64_t start_time_ticks = 0;  // /proc/PID/stat field 22, to tell pid reuse apart
 };
 
-// Joins NUL-separated argv into one line of at most `max_len` bytes, redacting values of flags
-// whose name suggests a secret (--api-key=..., --token X, ...) and Bearer tokens.
+// Joins NUL-separated argv into one line of at most `max_len` bytes, redacting as "***" values whose
+// name suggests a secret (key, token, secret, password, passwd, auth, credential): --api-key=X,
+// --api-key X, OPENAI_API_KEY=X, ?key=X, "Authorization: Bearer X", "x-api-key: X", plus any
+// "Bearer X" and the password in scheme://user:password@host.
 std::string format_command_line(std::string_view raw_cmdline, std::size_t max_len = 4096);
 
 class ProcessCache {
@@ -31,10 +34,12 @@ class ProcessCache {
   // Reads /proc now if the pid is unknown; returns what is known (maybe only comm) if the process
   // is gone. `comm` is the kernel's task name, used when /proc has nothing.
   const ProcessInfo& get(pid_t pid, std::string_view comm = {});
-  // exec: the old image is gone; re-read now.
+  // exec: the old image is gone; re-read now if the pid is cached (unknown pids are read lazily by
+  // get(), so the agent does not read /proc for every exec on the host).
   void on_exec(pid_t pid, std::string_view comm = {});
   // exit: keep the entry for a short while, events of the dying process may still be in flight.
   void on_exit(pid_t pid);
+  void on_exit(pid_t pid, std::uint64_t now_ns);  // now_ns: monotonic, as expire() takes it
   // Drops exited entries older than `max_age_ns` (monotonic ns).
   void expire(std::uint64_t now_ns, std::uint64_t max_age_ns);
   std::size_t size() const { return cache_.size(); }
@@ -42,12 +47,20 @@ class ProcessCache {
  private:
   struct Entry {
     ProcessInfo info;
-    std::uint64_t exited_at_ns = 0;
+    std::uint64_t exited_at_ns = 0;  // 0 while running
+    std::uint64_t last_used = 0;     // use sequence number, for eviction
   };
-  std::optional<ProcessInfo> read(pid_t pid) const;
+  std::optional<ProcessInfo> read(pid_t pid);
+  std::optional<std::uint64_t> read_start_time(pid_t pid) const;
+  const ProcessInfo& store(pid_t pid, ProcessInfo info, bool gone);
+  void evict_some();
+  const std::string& owner_name(std::uint32_t uid);
+
   std::string proc_root_;
   std::size_t max_entries_;
   std::unordered_map<pid_t, Entry> cache_;
+  std::unordered_map<std::uint32_t, std::string> owners_;  // uid -> user name; NSS lookups are slow
+  std::uint64_t use_seq_ = 0;
 };
 
 }  // namespace shadowmeter::attribution

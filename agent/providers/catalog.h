@@ -3,17 +3,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace shadowmeter::providers {
 
 struct CatalogEntry {
-  std::string provider;   // gen_ai.provider.name
-  std::string pattern;    // "api.openai.com" or "*.openai.azure.com" (any non-empty label run)
-  std::string format;     // wire format module: "openai", "anthropic", ... ("" = generic)
+  std::string provider;  // gen_ai.provider.name
+  std::string pattern;   // "api.openai.com" or "*.openai.azure.com" (any non-empty label run)
+  std::string format;    // wire format module: "openai", "anthropic", ... ("" = generic)
 };
 
 class Catalog {
@@ -24,11 +26,22 @@ class Catalog {
 
   // Host without port, case-insensitive; exact patterns win over wildcard ones; longest wildcard wins.
   std::optional<CatalogEntry> match(std::string_view host) const;
+  // Same as match() without copying the entry; the pointer lives as long as the catalog is unchanged.
+  const CatalogEntry* find(std::string_view host) const;
   std::size_t size() const { return entries_.size(); }
+  // Lower-cases the pattern; a pattern already present is replaced (later sources override).
+  // Throws std::runtime_error on an invalid pattern or an empty provider name.
   void add(CatalogEntry e);
+  const std::vector<CatalogEntry>& entries() const { return entries_; }
 
  private:
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::vector<CatalogEntry> entries_;
+  std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> exact_;  // -> entries_ index
+  std::vector<std::size_t> wildcards_;  // entries_ indices, longest pattern first
 };
 
 }  // namespace shadowmeter::providers

@@ -1,0 +1,94 @@
+#include "export/usage_event.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <random>
+
+namespace shadowmeter::exporting {
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    s[2 * i] = kDigits[p[i] >> 4];
+    s[2 * i + 1] = kDigits[p[i] & 0x0F];
+  }
+  return s;
+}
+
+// Only if OpenSSL's generator fails (it can, e.g. before the kernel pool is ready): ids must still
+// be unique, since the collector dedupes on them, but need not be unguessable.
+void fallback_bytes(std::array<unsigned char, 16>& b) {
+  static std::atomic<std::uint64_t> counter{0};
+  std::random_device rd;
+  std::uint64_t words[2] = {
+      (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()),
+      (static_cast<std::uint64_t>(rd()) << 32) ^ counter.fetch_add(1, std::memory_order_relaxed)};
+  for (std::size_t i = 0; i < 16; ++i) b[i] = static_cast<unsigned char>(words[i / 8] >> (8 * (i % 8)));
+}
+
+void put_string(nlohmann::json& j, const char* key, const std::string& v) {
+  if (!v.empty()) j[key] = v;
+}
+
+template <typename T>
+void put_optional(nlohmann::json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+}  // namespace
+
+std::string new_event_id() {
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) fallback_bytes(b);
+  return hex(b.data(), b.size());
+}
+
+nlohmann::json to_json(const UsageEvent& e) {
+  nlohmann::json j = nlohmann::json::object();
+  const providers::CallInfo& c = e.call;
+  const attribution::ProcessInfo& p = e.process;
+
+  j["shadowmeter.event_id"] = e.event_id;
+  j["time_unix_nano"] = e.time_unix_nano;
+  j["end_time_unix_nano"] = e.end_time_unix_nano;
+  j["host.name"] = e.host_name;
+  j["gen_ai.provider.name"] = c.provider;
+  put_string(j, "gen_ai.operation.name", c.operation);
+  put_string(j, "gen_ai.request.model", c.request_model);
+  put_string(j, "gen_ai.response.model", c.response_model);
+  put_string(j, "gen_ai.response.id", c.response_id);
+  put_optional(j, "gen_ai.usage.input_tokens", c.usage.input_tokens);
+  put_optional(j, "gen_ai.usage.output_tokens", c.usage.output_tokens);
+  put_optional(j, "gen_ai.usage.cache_read.input_tokens", c.usage.cache_read_input_tokens);
+  put_optional(j, "gen_ai.usage.cache_creation.input_tokens", c.usage.cache_creation_input_tokens);
+  put_optional(j, "gen_ai.usage.reasoning.output_tokens", c.usage.reasoning_output_tokens);
+  j["shadowmeter.usage.source"] = providers::to_string(c.usage.source);
+  j["shadowmeter.stream"] = c.stream;
+  put_string(j, "server.address", e.server_address);
+  if (e.server_port != 0) j["server.port"] = e.server_port;
+  put_string(j, "url.path", e.url_path);
+  put_string(j, "http.request.method", e.http_method);
+  if (e.http_status != 0) j["http.response.status_code"] = e.http_status;
+  put_string(j, "network.protocol.version", e.protocol_version);
+  j["process.pid"] = p.pid;
+  put_string(j, "process.executable.name", p.executable_name);
+  put_string(j, "process.executable.path", p.executable_path);
+  put_string(j, "process.command_line", p.command_line);
+  put_string(j, "process.owner", p.owner);
+  put_string(j, "shadowmeter.tls.library", e.tls_library);
+  j["shadowmeter.visibility"] = e.visibility;
+  put_string(j, "error.type", e.error_type.empty() ? c.error_type : e.error_type);
+  // Provider attributes never replace the schema's own keys.
+  for (const auto& [k, v] : c.attributes) {
+    if (!k.empty() && !v.empty() && !j.contains(k)) j[k] = v;
+  }
+  return j;
+}
+
+}  // namespace shadowmeter::exporting

@@ -1,0 +1,255 @@
+// Process attribution: /proc reading on a fake tree and on this process, pid reuse, exit and
+// expiry, the size bound, and command-line redaction.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "attribution/process_info.h"
+
+using shadowmeter::attribution::format_command_line;
+using shadowmeter::attribution::ProcessCache;
+using shadowmeter::attribution::ProcessInfo;
+namespace fs = std::filesystem;
+using namespace std::string_literals;
+
+namespace {
+
+class FakeProc {
+ public:
+  FakeProc() {
+    char tmpl[] = "/tmp/sm_fakeproc_XXXXXX";
+    REQUIRE(mkdtemp(tmpl));
+    root_ = tmpl;
+  }
+  ~FakeProc() { fs::remove_all(root_); }
+  FakeProc(const FakeProc&) = delete;
+  FakeProc& operator=(const FakeProc&) = delete;
+
+  const std::string& root() const { return root_; }
+
+  void add(int pid, const std::string& comm, int ppid, unsigned long long start, unsigned uid,
+           const std::string& exe, const std::string& cmdline) {
+    const fs::path d = fs::path(root_) / std::to_string(pid);
+    fs::create_directories(d);
+    // comm with a space and a ')' to prove fields are counted from the last ')'.
+    write(d / "stat", std::to_string(pid) + " (" + comm + ") S " + std::to_string(ppid) +
+                          " 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 " + std::to_string(start) +
+                          " 12345678 500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0\n");
+    write(d / "status", "Name:\t" + comm + "\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t" +
+                            std::to_string(pid) + "\nPid:\t" + std::to_string(pid) + "\nPPid:\t" +
+                            std::to_string(ppid) + "\nTracerPid:\t0\nUid:\t" + std::to_string(uid) + "\t" +
+                            std::to_string(uid + 1) + "\t0\t0\nGid:\t0\t0\t0\t0\n");
+    write(d / "comm", comm + "\n");
+    write(d / "cmdline", cmdline);
+    fs::remove(d / "exe");
+    if (!exe.empty()) fs::create_symlink(exe, d / "exe");
+  }
+  void set_cmdline(int pid, const std::string& cmdline) {
+    write(fs::path(root_) / std::to_string(pid) / "cmdline", cmdline);
+  }
+
+ private:
+  static void write(const fs::path& p, const std::string& s) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << s;
+  }
+  std::string root_;
+};
+
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("process info from a fake /proc tree") {
+  FakeProc proc;
+  proc.add(1234, "my app) x", 77, 987654, 0, "/usr/bin/python3.11", "python3\0app.py\0--api-key\0sk-123\0"s);
+  ProcessCache cache(proc.root());
+  const ProcessInfo& p = cache.get(1234, "ignored");
+  CHECK(p.pid == 1234);
+  CHECK(p.ppid == 77);
+  CHECK(p.executable_name == "python3.11");
+  CHECK(p.executable_path == "/usr/bin/python3.11");
+  CHECK(p.command_line == "python3 app.py --api-key ***");
+  CHECK(p.uid == 0);
+  CHECK(p.owner == "root");
+  CHECK(p.start_time_ticks == 987654);
+  CHECK(cache.size() == 1);
+
+  SECTION("no exe link (kernel thread, no permission): name from comm") {
+    proc.add(55, "kworker/0:1", 2, 10, 4242424, "", "");
+    const ProcessInfo& k = cache.get(55);
+    CHECK(k.executable_name == "kworker/0:1");
+    CHECK(k.executable_path.empty());
+    CHECK(k.command_line.empty());
+    CHECK(k.owner == "4242424");  // no passwd entry: numeric
+    CHECK(k.uid == 4242424);
+  }
+  SECTION("a replaced binary loses the (deleted) suffix") {
+    proc.add(56, "node", 1, 11, 0, "/usr/bin/node (deleted)", "node\0server.js\0"s);
+    const ProcessInfo& n = cache.get(56);
+    CHECK(n.executable_path == "/usr/bin/node");
+    CHECK(n.executable_name == "node");
+    CHECK(n.command_line == "node server.js");
+  }
+}
+
+TEST_CASE("cached entries are reused until the start time says the pid was reused") {
+  FakeProc proc;
+  proc.add(300, "python3", 1, 1000, 0, "/usr/bin/python3", "python3\0a.py\0"s);
+  ProcessCache cache(proc.root());
+  CHECK(cache.get(300).command_line == "python3 a.py");
+
+  proc.set_cmdline(300, "python3\0changed.py\0"s);  // same process: the cache answers
+  CHECK(cache.get(300).command_line == "python3 a.py");
+
+  proc.add(300, "node", 1, 2000, 0, "/usr/bin/node", "node\0b.js\0"s);  // new process, same pid
+  const ProcessInfo& p = cache.get(300);
+  CHECK(p.command_line == "node b.js");
+  CHECK(p.executable_name == "node");
+  CHECK(p.start_time_ticks == 2000);
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("exec re-reads a cached pid and ignores unknown ones") {
+  FakeProc proc;
+  proc.add(400, "bash", 1, 50, 0, "/usr/bin/bash", "bash\0"s);
+  ProcessCache cache(proc.root());
+  CHECK(cache.get(400).executable_name == "bash");
+  proc.add(400, "curl", 1, 50, 0, "/usr/bin/curl", "curl\0https://api.openai.com/v1/models\0"s);
+  cache.on_exec(400, "curl");
+  CHECK(cache.get(400).executable_name == "curl");
+  CHECK(cache.get(400).command_line == "curl https://api.openai.com/v1/models");
+  cache.on_exec(401, "x");
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("a process already gone is known by its comm, and expires") {
+  FakeProc proc;
+  ProcessCache cache(proc.root());
+  const ProcessInfo& p = cache.get(5555, "curl");
+  CHECK(p.pid == 5555);
+  CHECK(p.executable_name == "curl");
+  CHECK(p.executable_path.empty());
+  CHECK(p.owner.empty());
+  CHECK(cache.size() == 1);
+  const std::uint64_t now = monotonic_ns();
+  cache.expire(now, 60'000'000'000ull);
+  CHECK(cache.size() == 1);
+  cache.expire(now + 120'000'000'000ull, 60'000'000'000ull);
+  CHECK(cache.size() == 0);
+}
+
+TEST_CASE("exited entries stay until they expire") {
+  FakeProc proc;
+  proc.add(10, "a", 1, 1, 0, "/bin/a", "a\0"s);
+  proc.add(11, "b", 1, 1, 0, "/bin/b", "b\0"s);
+  ProcessCache cache(proc.root());
+  cache.get(10);
+  cache.get(11);
+  cache.on_exit(10, 1000);
+  cache.on_exit(12, 1000);  // unknown: nothing to do
+  cache.expire(1500, 1000);
+  CHECK(cache.size() == 2);
+  CHECK(cache.get(10).executable_name == "a");  // events in flight still resolve
+  cache.expire(2000, 1000);
+  CHECK(cache.size() == 1);
+  cache.expire(1'000'000'000'000ull, 1);
+  CHECK(cache.size() == 1);  // running processes never expire
+}
+
+TEST_CASE("the cache is bounded and evicts exited entries first, then the least recently used") {
+  FakeProc proc;
+  for (int pid = 101; pid <= 106; ++pid) proc.add(pid, "p", 1, 7, 0, "/bin/p", "old\0"s);
+  ProcessCache cache(proc.root(), 4);
+  for (int pid = 101; pid <= 104; ++pid) cache.get(pid);
+  cache.on_exit(102, 5);
+  for (int pid = 101; pid <= 106; ++pid) proc.set_cmdline(pid, "new\0"s);
+
+  cache.get(105);  // full: 102 (exited) goes
+  CHECK(cache.size() == 4);
+  CHECK(cache.get(101).command_line == "old");  // still cached; now the most recently used
+  cache.get(106);                               // full: 103 (least recently used) goes
+  CHECK(cache.size() == 4);
+  CHECK(cache.get(104).command_line == "old");
+  CHECK(cache.get(101).command_line == "old");
+  CHECK(cache.get(102).command_line == "new");  // was evicted, read again (evicting 105)
+  CHECK(cache.get(103).command_line == "new");
+  CHECK(cache.size() == 4);
+}
+
+TEST_CASE("process info of this test process from the real /proc") {
+  ProcessCache cache;
+  const ProcessInfo& p = cache.get(getpid());
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  CHECK(p.pid == getpid());
+  CHECK(p.ppid == getppid());
+  CHECK(p.executable_path == exe);
+  CHECK(p.executable_name == fs::path(exe).filename().string());
+  CHECK(p.uid == getuid());
+  const passwd* pw = getpwuid(getuid());
+  REQUIRE(pw);
+  CHECK(p.owner == pw->pw_name);
+  CHECK(p.start_time_ticks > 0);
+  CHECK(p.command_line == format_command_line(slurp("/proc/self/cmdline")));
+  CHECK(p.command_line.find(fs::path(exe).filename().string()) != std::string::npos);
+}
+
+TEST_CASE("command lines: argv joined, secret values redacted") {
+  auto f = [](const std::string& raw) { return format_command_line(raw); };
+  CHECK(f("") == "");
+  CHECK(f("python3\0-m\0http.server\0--bind\0"
+          "127.0.0.1\0"s) == "python3 -m http.server --bind 127.0.0.1");
+  CHECK(f("app\0--api-key=sk-1\0--verbose\0"s) == "app --api-key=*** --verbose");
+  CHECK(f("app\0--api-key\0sk-1\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
+  CHECK(f("app\0--token\0--verbose\0"s) == "app --token --verbose");
+  CHECK(f("app\0--client-secret\0abc\0"s) == "app --client-secret ***");
+  CHECK(f("app\0-password\0abc\0x\0"s) == "app -password *** x");
+  CHECK(f("app\0--db-passwd=hunter2\0--credentials-file=/etc/creds.json\0"s) ==
+        "app --db-passwd=*** --credentials-file=***");
+  CHECK(f("env\0OPENAI_API_KEY=sk-proj-abc\0python3\0app.py\0"s) == "env OPENAI_API_KEY=*** python3 app.py");
+  CHECK(f("curl\0-H\0Authorization: Bearer sk-abc123\0https://api.openai.com/v1/models\0"s) ==
+        "curl -H Authorization: Bearer *** https://api.openai.com/v1/models");
+  CHECK(f("curl\0-H\0x-api-key: sk-ant-api03-xyz\0-H\0anthropic-version: 2023-06-01\0"s) ==
+        "curl -H x-api-key: *** -H anthropic-version: 2023-06-01");
+  CHECK(f("curl\0--header=Authorization: Bearer tok\0"s) == "curl --header=Authorization: Bearer ***");
+  CHECK(f("curl\0-H\0Authorization:Basic dXNlcjpwYXNz\0"s) == "curl -H Authorization:Basic ***");
+  CHECK(f("wget\0--header\0X-Custom: bearer abc.def\0"s) == "wget --header X-Custom: bearer ***");
+  CHECK(
+      f("curl\0https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=AIzaXYZ&alt=sse\0"s) ==
+      "curl https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=***&alt=sse");
+  CHECK(f("psql\0postgresql://bob:hunter2@db:5432/app\0"s) == "psql postgresql://bob:***@db:5432/app");
+  CHECK(f("sh\0-c\0OPENAI_API_KEY=sk-1 python app.py --auth-token=t2\0"s) ==
+        "sh -c OPENAI_API_KEY=*** python app.py --auth-token=***");
+  CHECK(f("java\0-Dspring.datasource.password=pw\0-jar\0app.jar\0"s) ==
+        "java -Dspring.datasource.password=*** -jar app.jar");
+  CHECK(f("app\0--KEY=v\0"s) == "app --KEY=***");
+  CHECK(f("node\0\0x\0"s) == "node  x");  // an empty argument stays visible
+}
+
+TEST_CASE("command lines are bounded after redaction, on UTF-8 boundaries") {
+  std::string raw;
+  for (int i = 0; i < 10; ++i) raw += "abcdefghi"s + '\0';
+  CHECK(format_command_line(raw).size() == 99);
+  CHECK(format_command_line(raw, 25) == "abcdefghi abcdefghi ab...");
+  CHECK(format_command_line(raw, 99) == format_command_line(raw));
+  CHECK(format_command_line(raw, 2) == "ab");
+  CHECK(format_command_line("--api-key=sk-verylongsecretvalue", 15) == "--api-key=***");
+  CHECK(format_command_line("--api-key=sk-verylongsecretvalue\0tail"s, 15) == "--api-key=**...");
+  CHECK(format_command_line("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 6) == "\xC3\xA9...");
+  std::string huge(1 << 20, 'x');
+  CHECK(format_command_line(huge).size() == 4096);
+}

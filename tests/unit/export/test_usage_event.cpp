@@ -1,0 +1,177 @@
+// Usage event export: event ids, the flat JSON keyed by DESIGN.md names, and the stdout sink.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <set>
+#include <string>
+
+#include "export/sink.h"
+#include "export/usage_event.h"
+
+using namespace shadowmeter;
+using exporting::UsageEvent;
+using nlohmann::json;
+
+namespace {
+
+UsageEvent full_event() {
+  UsageEvent e;
+  e.event_id = "0123456789abcdef0123456789abcdef";
+  e.time_unix_nano = 1741569952000000000ull;
+  e.end_time_unix_nano = 1741569953250000000ull;
+  e.host_name = "node-1";
+  e.call.provider = "openai";
+  e.call.operation = "chat";
+  e.call.request_model = "gpt-4o";
+  e.call.response_model = "gpt-4o-2024-08-06";
+  e.call.response_id = "chatcmpl-1";
+  e.call.stream = true;
+  e.call.usage.input_tokens = 1117;
+  e.call.usage.output_tokens = 46;
+  e.call.usage.cache_read_input_tokens = 1024;
+  e.call.usage.cache_creation_input_tokens = 0;
+  e.call.usage.reasoning_output_tokens = 10;
+  e.call.usage.source = providers::UsageSource::stream;
+  e.call.attributes = {{"shadowmeter.openai.request_id", "req_1"},
+                       {"shadowmeter.openai.processing_ms", "312"}};
+  e.server_address = "api.openai.com";
+  e.server_port = 443;
+  e.url_path = "/v1/chat/completions";
+  e.http_method = "POST";
+  e.http_status = 200;
+  e.protocol_version = "1.1";
+  e.process.pid = 4242;
+  e.process.ppid = 1;
+  e.process.executable_name = "python3.11";
+  e.process.executable_path = "/usr/bin/python3.11";
+  e.process.command_line = "python3 app.py --api-key=***";
+  e.process.owner = "alice";
+  e.tls_library = "openssl";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("event ids are 32 lower-case hex characters and unique") {
+  auto lower_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  std::set<std::string> ids;
+  for (int i = 0; i < 10000; ++i) {
+    std::string id = exporting::new_event_id();
+    REQUIRE(id.size() == 32);
+    REQUIRE(std::all_of(id.begin(), id.end(), lower_hex));
+    ids.insert(std::move(id));
+  }
+  CHECK(ids.size() == 10000);
+}
+
+TEST_CASE("to_json: every field under its DESIGN.md name") {
+  const json j = exporting::to_json(full_event());
+  const json expected = {
+      {"shadowmeter.event_id", "0123456789abcdef0123456789abcdef"},
+      {"time_unix_nano", 1741569952000000000ull},
+      {"end_time_unix_nano", 1741569953250000000ull},
+      {"host.name", "node-1"},
+      {"gen_ai.provider.name", "openai"},
+      {"gen_ai.operation.name", "chat"},
+      {"gen_ai.request.model", "gpt-4o"},
+      {"gen_ai.response.model", "gpt-4o-2024-08-06"},
+      {"gen_ai.response.id", "chatcmpl-1"},
+      {"gen_ai.usage.input_tokens", 1117},
+      {"gen_ai.usage.output_tokens", 46},
+      {"gen_ai.usage.cache_read.input_tokens", 1024},
+      {"gen_ai.usage.cache_creation.input_tokens", 0},
+      {"gen_ai.usage.reasoning.output_tokens", 10},
+      {"shadowmeter.usage.source", "stream"},
+      {"shadowmeter.stream", true},
+      {"server.address", "api.openai.com"},
+      {"server.port", 443},
+      {"url.path", "/v1/chat/completions"},
+      {"http.request.method", "POST"},
+      {"http.response.status_code", 200},
+      {"network.protocol.version", "1.1"},
+      {"process.pid", 4242},
+      {"process.executable.name", "python3.11"},
+      {"process.executable.path", "/usr/bin/python3.11"},
+      {"process.command_line", "python3 app.py --api-key=***"},
+      {"process.owner", "alice"},
+      {"shadowmeter.tls.library", "openssl"},
+      {"shadowmeter.visibility", "plaintext"},
+      {"shadowmeter.openai.request_id", "req_1"},
+      {"shadowmeter.openai.processing_ms", "312"},
+  };
+  CHECK(j == expected);
+  CHECK(j.dump().find("\"gen_ai.usage.input_tokens\":1117") != std::string::npos);  // integers, not strings
+  CHECK(j["time_unix_nano"].is_number_unsigned());
+}
+
+TEST_CASE("to_json omits what is empty or unknown but keeps the fixed fields") {
+  UsageEvent e;
+  e.event_id = "ffffffffffffffffffffffffffffffff";
+  e.host_name = "node-2";
+  e.call.provider = "anthropic";
+  e.visibility = "connection_only";
+  e.protocol_version.clear();
+  const json expected = {
+      {"shadowmeter.event_id", "ffffffffffffffffffffffffffffffff"},
+      {"time_unix_nano", 0},
+      {"end_time_unix_nano", 0},
+      {"host.name", "node-2"},
+      {"gen_ai.provider.name", "anthropic"},
+      {"shadowmeter.usage.source", "none"},
+      {"shadowmeter.stream", false},
+      {"process.pid", 0},
+      {"shadowmeter.visibility", "connection_only"},
+  };
+  CHECK(exporting::to_json(e) == expected);
+}
+
+TEST_CASE("error.type: the capture's error first, else the provider's") {
+  UsageEvent e = full_event();
+  CHECK_FALSE(exporting::to_json(e).contains("error.type"));
+  e.call.error_type = "invalid_json";
+  CHECK(exporting::to_json(e)["error.type"] == "invalid_json");
+  e.error_type = "truncated";
+  CHECK(exporting::to_json(e)["error.type"] == "truncated");
+}
+
+TEST_CASE("provider attributes never replace schema keys") {
+  UsageEvent e = full_event();
+  e.call.attributes = {{"gen_ai.provider.name", "spoofed"},
+                       {"shadowmeter.azure.deployment", "d1"},
+                       {"", "x"},
+                       {"shadowmeter.empty", ""}};
+  const json j = exporting::to_json(e);
+  CHECK(j["gen_ai.provider.name"] == "openai");
+  CHECK(j["shadowmeter.azure.deployment"] == "d1");
+  CHECK_FALSE(j.contains(""));
+  CHECK_FALSE(j.contains("shadowmeter.empty"));
+}
+
+TEST_CASE("StdoutSink writes one JSON object per line") {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f);
+  exporting::StdoutSink sink(f, true);
+  UsageEvent e = full_event();
+  sink.emit(e);
+  e.event_id = "11111111111111111111111111111111";
+  e.process.command_line = "bad \xff\xfe utf-8";  // not UTF-8: must not throw
+  sink.emit(e);
+  sink.flush();
+  CHECK(sink.written() == 2);
+
+  std::rewind(f);
+  std::string text;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  std::fclose(f);
+
+  REQUIRE(std::count(text.begin(), text.end(), '\n') == 2);
+  const auto nl = text.find('\n');
+  const json first = json::parse(text.substr(0, nl));
+  const json second = json::parse(text.substr(nl + 1, text.size() - nl - 2));
+  CHECK(first == exporting::to_json(full_event()));
+  CHECK(second["shadowmeter.event_id"] == "11111111111111111111111111111111");
+  CHECK(second["process.command_line"] == "bad \xEF\xBF\xBD\xEF\xBF\xBD utf-8");
+  CHECK(text.back() == '\n');
+}

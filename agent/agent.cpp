@@ -164,6 +164,10 @@ void Agent::Impl::start() {
   cbs.ignore = [this](const capture::ConnKey& k) { probes->mark_ignored(k.tgid, k.ssl); };
   cbs.forget = [this](const capture::ConnKey& k) { probes->forget_connection(k.tgid, k.ssl); };
   cbs.exchange = [this](capture::Exchange&& ex) { on_exchange(std::move(ex)); };
+  // Short-lived clients (curl) may be gone by the time their response is parsed: read /proc now.
+  cbs.new_connection = [this](const capture::ConnKey& k, std::string_view comm) {
+    processes.get(static_cast<pid_t>(k.tgid), comm);
+  };
   cbs.parse_outcome = [this](http1::Outcome o) { metrics.parse_error(http1::to_string(o)).Increment(); };
   table = std::make_unique<capture::ConnectionTable>(catalog, registry, limits, std::move(cbs));
 

@@ -56,6 +56,7 @@ Connection* ConnectionTable::find_or_create(const Chunk& c) {
   Connection* raw = conn.get();
   conns_.emplace(c.key, std::move(conn));
   by_tgid_[c.key.tgid].insert(c.key.ssl);
+  if (cb_.new_connection) cb_.new_connection(c.key, c.comm);
   return raw;
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -54,6 +55,8 @@ struct CaptureCallbacks {
   std::function<void(const ConnKey&)> forget;
   // A finished exchange with an AI host.
   std::function<void(Exchange&&)> exchange;
+  // A connection seen for the first time (its process is alive now: a good moment to read /proc).
+  std::function<void(const ConnKey&, std::string_view comm)> new_connection;
   // Per-message HTTP outcome that is not `complete` (for parse-error metrics).
   std::function<void(http1::Outcome)> parse_outcome;
 };

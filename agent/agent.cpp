@@ -114,6 +114,8 @@ struct Agent::Impl {
   capture::CaptureStats last_capture{};
   std::uint64_t malformed_records = 0;
   log::RateLimit record_log;
+  // /proc/PID/stat counts start time in clock ticks since boot; the kernel gives nanoseconds.
+  const std::uint64_t ns_per_clock_tick = 1000000000ull / static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK));
 
   explicit Impl(config::AgentConfig c) : cfg(std::move(c)) {}
 
@@ -274,7 +276,15 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       std::memcpy(&ev, rec.data(), sizeof(ev));
       const auto pid = static_cast<pid_t>(ev.hdr.tgid);
       table->on_process_end(ev.hdr.tgid, ev.hdr.ts_ns);  // the old image's connections are gone
-      processes.on_exec(pid, bounded_cstr(ev.comm, sizeof(ev.comm)));
+      attribution::ExecRecord r;
+      r.pid = pid;
+      r.ppid = static_cast<pid_t>(ev.ppid);
+      r.uid = ev.uid;
+      r.start_time_ticks = ev.start_boottime / ns_per_clock_tick;
+      r.executable_path = bounded_cstr(ev.filename, sizeof(ev.filename));
+      r.raw_argv = std::string_view(ev.args, std::min<std::size_t>(ev.args_len, sizeof(ev.args)));
+      r.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
+      processes.on_exec(r);
       attach->on_exec(pid);
       if (auto next = attach->tick()) schedule_scan(*next);
       return;

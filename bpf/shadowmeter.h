@@ -25,6 +25,7 @@ typedef __u64 sm_u64;
 #define SM_MAX_CHUNKS 64
 #define SM_COMM_LEN 16
 #define SM_PATH_LEN 256
+#define SM_ARGS_LEN 1024 /* argv bytes carried by an exec record (NUL-separated, maybe cut) */
 
 enum sm_event_type {
   SM_EV_DATA = 1,     /* plaintext chunk of one SSL_read/SSL_write */
@@ -96,12 +97,18 @@ struct sm_conn_end_event {
   sm_u32 reason; /* enum sm_conn_end_reason */
 };
 
+/* What user space needs to attribute a process, taken at exec: a short-lived client may be gone
+ * from /proc before its first response is parsed. */
 struct sm_exec_event {
   struct sm_event_header hdr;
   sm_u32 ppid;
+  sm_u32 uid;              /* real uid */
+  sm_u64 start_boottime;   /* ns since boot, as /proc/PID/stat's start time */
+  sm_u32 args_len;         /* bytes in args[] */
   sm_u32 pad;
   char comm[SM_COMM_LEN];
-  char filename[SM_PATH_LEN];
+  char filename[SM_PATH_LEN]; /* the executable (the interpreter for a script) */
+  char args[SM_ARGS_LEN];
 };
 
 #endif

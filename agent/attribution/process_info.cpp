@@ -280,6 +280,23 @@ void ProcessCache::on_exec(pid_t pid, std::string_view comm) {
   store(pid, std::move(known), true);
 }
 
+void ProcessCache::on_exec(const ExecRecord& r) {
+  ProcessInfo info;
+  info.pid = r.pid;
+  info.ppid = r.ppid;
+  info.uid = r.uid;
+  info.start_time_ticks = r.start_time_ticks;
+  if (r.executable_path.starts_with('/')) {
+    info.executable_path = std::string(r.executable_path);
+    const auto slash = info.executable_path.rfind('/');
+    info.executable_name = info.executable_path.substr(slash + 1);
+  }
+  if (info.executable_name.empty()) info.executable_name = std::string(r.comm);
+  info.command_line = format_command_line(r.raw_argv);
+  info.owner = owner_name(r.uid);
+  store(r.pid, std::move(info), false);
+}
+
 void ProcessCache::on_exit(pid_t pid) { on_exit(pid, monotonic_ns()); }
 
 void ProcessCache::on_exit(pid_t pid, std::uint64_t now_ns) {

@@ -28,6 +28,17 @@ struct ProcessInfo {
 // "Bearer X" and the password in scheme://user:password@host.
 std::string format_command_line(std::string_view raw_cmdline, std::size_t max_len = 4096);
 
+// What the kernel's exec record says about a new process image.
+struct ExecRecord {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  std::uint32_t uid = 0;
+  std::uint64_t start_time_ticks = 0;  // as /proc/PID/stat field 22
+  std::string_view executable_path;    // the file run (the interpreter for a script)
+  std::string_view raw_argv;           // NUL-separated, maybe cut
+  std::string_view comm;
+};
+
 class ProcessCache {
  public:
   explicit ProcessCache(std::string proc_root = "/proc", std::size_t max_entries = 65536);
@@ -37,6 +48,9 @@ class ProcessCache {
   // exec: the old image is gone; re-read now if the pid is cached (unknown pids are read lazily by
   // get(), so the agent does not read /proc for every exec on the host).
   void on_exec(pid_t pid, std::string_view comm = {});
+  // exec with what the kernel captured: no /proc read, so even a process that exits within
+  // microseconds is attributed in full.
+  void on_exec(const ExecRecord& r);
   // exit: keep the entry for a short while, events of the dying process may still be in flight.
   void on_exit(pid_t pid);
   void on_exit(pid_t pid, std::uint64_t now_ns);  // now_ns: monotonic, as expire() takes it

@@ -253,3 +253,34 @@ TEST_CASE("command lines are bounded after redaction, on UTF-8 boundaries") {
   std::string huge(1 << 20, 'x');
   CHECK(format_command_line(huge).size() == 4096);
 }
+
+TEST_CASE("exec record: full attribution without /proc, even for a pid that never existed there") {
+  shadowmeter::attribution::ProcessCache cache("/nonexistent-proc-root");
+  static const char kArgv[] = "curl\0-H\0Authorization: Bearer sk-live-abc\0https://api.openai.com/v1";
+  const std::string argv(kArgv, sizeof(kArgv) - 1);
+  shadowmeter::attribution::ExecRecord r;
+  r.pid = 4242;
+  r.ppid = 1;
+  r.uid = 0;
+  r.start_time_ticks = 777;
+  r.executable_path = "/usr/bin/curl";
+  r.raw_argv = argv;
+  r.comm = "curl";
+  cache.on_exec(r);
+  const auto& info = cache.get(4242, "curl");
+  CHECK(info.pid == 4242);
+  CHECK(info.ppid == 1);
+  CHECK(info.executable_path == "/usr/bin/curl");
+  CHECK(info.executable_name == "curl");
+  CHECK(info.owner == "root");
+  CHECK(info.start_time_ticks == 777u);
+  CHECK(info.command_line == "curl -H Authorization: Bearer *** https://api.openai.com/v1");
+
+  r.pid = 4243;
+  r.executable_path = "./relative";
+  r.comm = "relative";
+  r.raw_argv = {};
+  cache.on_exec(r);
+  CHECK(cache.get(4243).executable_name == "relative");
+  CHECK(cache.get(4243).executable_path.empty());
+}

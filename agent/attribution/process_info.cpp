@@ -286,8 +286,13 @@ void ProcessCache::on_exec(const ExecRecord& r) {
   info.ppid = r.ppid;
   info.uid = r.uid;
   info.start_time_ticks = r.start_time_ticks;
-  if (r.executable_path.starts_with('/')) {
-    info.executable_path = std::string(r.executable_path);
+  // /proc/PID/exe names the file after symlinks (OTel's process.executable.path); the process has
+  // only just exec'd, so it is almost always still there. The kernel's path is the fallback.
+  info.executable_path = read_link(proc_root_ + "/" + std::to_string(r.pid) + "/exe");
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (info.executable_path.ends_with(kDeleted)) info.executable_path.resize(info.executable_path.size() - kDeleted.size());
+  if (info.executable_path.empty() && r.executable_path.starts_with('/')) info.executable_path = std::string(r.executable_path);
+  if (!info.executable_path.empty()) {
     const auto slash = info.executable_path.rfind('/');
     info.executable_name = info.executable_path.substr(slash + 1);
   }

@@ -17,6 +17,9 @@ enum class Status : std::uint8_t { ok, error, limit };
 
 // Decodes a stream of compressed bytes; output goes to `out` in pieces. Once it has returned
 // error or limit it stays there. Never allocates per byte; output is produced through a fixed buffer.
+// Valid input gives the same output however it is split. For corrupt input, how much output comes
+// before the error depends on the libraries' internal buffering, and so on the split.
+// Past max_output exactly max_output bytes have been output, then Status::limit.
 class Decoder {
  public:
   using Output = std::function<void(std::string_view)>;

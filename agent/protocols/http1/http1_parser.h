@@ -34,6 +34,9 @@ struct MessageHead {
 struct BodyPolicy {
   bool no_body = false;    // e.g. the response to a HEAD request
   bool deliver = true;     // false: frame the body but do not decode or deliver it (cheap skip)
+  // The request was CONNECT: a 2xx answer opens a tunnel and the rest of the stream is not HTTP/1.
+  // (The response parser cannot see the request; the owner pairs them.)
+  bool upgrade_on_2xx = false;
 };
 
 enum class Outcome : std::uint8_t {
@@ -69,13 +72,17 @@ struct Limits {
 };
 
 struct ParserStats {
-  std::uint64_t messages = 0;
-  std::uint64_t malformed = 0;
-  std::uint64_t gaps = 0;
-  std::uint64_t truncated = 0;
-  std::uint64_t decode_errors = 0;
-  std::uint64_t decode_limits = 0;
+  std::uint64_t messages = 0;       // heads handed to on_head
+  std::uint64_t malformed = 0;      // malformed heads and chunked framing
+  std::uint64_t gaps = 0;           // gap() calls
+  std::uint64_t truncated = 0;      // messages and partial heads cut by eof()
+  std::uint64_t decode_errors = 0;  // bodies whose Content-Encoding failed or is unsupported
+  std::uint64_t decode_limits = 0;  // bodies stopped at max_decoded_bytes
+  // Bytes discarded while looking for a message start: lines skipped after a gap or malformed
+  // input, and the head bytes of a malformed or interrupted head. Lost bytes are not included.
   std::uint64_t resync_skipped_bytes = 0;
+  std::uint64_t informational = 0;  // 1xx responses other than 101, consumed without on_head
+  std::uint64_t body_limits = 0;
 };
 
 enum class Role : std::uint8_t { request, response };

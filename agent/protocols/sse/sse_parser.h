@@ -32,8 +32,12 @@ class Parser {
   const Stats& stats() const { return stats_; }
 
  private:
+  void scan(std::string_view bytes);
+  void end_of_line(std::string_view tail);
   void line(std::string_view l);
   void dispatch();
+  void start_skipping();
+  void clear_event();
   Callback cb_;
   std::size_t max_event_bytes_;
   std::string pending_line_;
@@ -44,6 +48,8 @@ class Parser {
   bool bom_checked_ = false;
   bool skipping_ = false;  // oversize or after gap: skip until a blank line
   bool has_data_ = false;
+  bool line_dropped_ = false;   // the current line had bytes that were skipped: it is not blank
+  std::uint8_t bom_matched_ = 0;  // leading bytes that matched the UTF-8 BOM so far
   Stats stats_;
 };
 

@@ -61,20 +61,11 @@ class GenericSession final : public ExchangeSession {
   bool event_stream_ = false;
 };
 
-class GenericProvider final : public Provider {
- public:
-  explicit GenericProvider(std::string name) : name_(std::move(name)) {}
-  std::string_view name() const override { return name_; }
-  std::unique_ptr<ExchangeSession> start() const override { return std::make_unique<GenericSession>(name_); }
-
- private:
-  std::string name_;
-};
 
 }  // namespace
 
 std::unique_ptr<Provider> make_generic_provider(std::string provider_name) {
-  return std::make_unique<GenericProvider>(std::move(provider_name));
+  return std::make_unique<NamedProvider<GenericSession>>(std::move(provider_name));
 }
 
 }  // namespace shadowmeter::providers

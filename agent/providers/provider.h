@@ -51,6 +51,18 @@ class Provider {
   virtual std::unique_ptr<ExchangeSession> start() const = 0;
 };
 
+// A provider whose sessions need nothing but the provider's name (e.g. "groq" speaking OpenAI's format).
+template <class Session>
+class NamedProvider final : public Provider {
+ public:
+  explicit NamedProvider(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  std::unique_ptr<ExchangeSession> start() const override { return std::make_unique<Session>(name_); }
+
+ private:
+  std::string name_;
+};
+
 // A provider for hosts in the catalog whose wire format we do not parse yet: records provider,
 // operation guess from the path and the request model when the body says it, usage source none.
 std::unique_ptr<Provider> make_generic_provider(std::string provider_name);

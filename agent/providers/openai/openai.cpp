@@ -368,20 +368,11 @@ class OpenAiSession final : public ExchangeSession {
   std::optional<UsageFields> stream_usage_;
 };
 
-class OpenAiProvider final : public Provider {
- public:
-  explicit OpenAiProvider(std::string name) : name_(std::move(name)) {}
-  std::string_view name() const override { return name_; }
-  std::unique_ptr<ExchangeSession> start() const override { return std::make_unique<OpenAiSession>(name_); }
-
- private:
-  std::string name_;
-};
 
 }  // namespace
 
 std::unique_ptr<Provider> make_openai_provider(std::string provider_name) {
-  return std::make_unique<OpenAiProvider>(std::move(provider_name));
+  return std::make_unique<NamedProvider<OpenAiSession>>(std::move(provider_name));
 }
 
 }  // namespace shadowmeter::providers

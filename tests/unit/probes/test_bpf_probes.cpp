@@ -43,6 +43,16 @@ bool can_run(std::string& why) {
   return true;
 }
 
+// Skips the test case, printing why, where the machine lacks root or BTF.
+#define SKIP_UNLESS_BPF()             \
+  do {                                \
+    std::string why;                  \
+    if (!can_run(why)) {              \
+      WARN("skipped: " << why);       \
+      return;                         \
+    }                                 \
+  } while (0)
+
 std::string own_libssl() {
   for (const auto& m : read_executable_mappings("/proc", getpid()))
     if (is_tls_library_name(m.path)) return m.path;
@@ -158,11 +168,7 @@ struct Capture {
 }  // namespace
 
 TEST_CASE("BPF: SSL_write and SSL_read_ex plaintext with stream offsets and the socket fd") {
-  std::string why;
-  if (!can_run(why)) {
-    WARN("skipped: " << why);
-    return;
-  }
+  SKIP_UNLESS_BPF();
   Capture cap;
   TlsPair tls;
   const std::string msg = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n\r\n";
@@ -194,11 +200,7 @@ TEST_CASE("BPF: SSL_write and SSL_read_ex plaintext with stream offsets and the 
 }
 
 TEST_CASE("BPF: a large SSL_write_ex is split into 16 KiB records, none cut") {
-  std::string why;
-  if (!can_run(why)) {
-    WARN("skipped: " << why);
-    return;
-  }
+  SKIP_UNLESS_BPF();
   Capture cap;
   TlsPair tls;
   std::string big(100000, '\0');
@@ -220,11 +222,7 @@ TEST_CASE("BPF: a large SSL_write_ex is split into 16 KiB records, none cut") {
 }
 
 TEST_CASE("BPF: a connection marked ignored produces no records; SSL_free ends tracked ones") {
-  std::string why;
-  if (!can_run(why)) {
-    WARN("skipped: " << why);
-    return;
-  }
+  SKIP_UNLESS_BPF();
   Capture cap;
   TlsPair tls;
   const auto before = cap.probes->read_counters();

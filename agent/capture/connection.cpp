@@ -170,7 +170,7 @@ class Connection::ResponseSink final : public http1::MessageSink {
       p->sse = std::make_unique<sse::Parser>(
           [p](const sse::Event& e) { p->session->on_sse_event(e.type, e.data); });
     }
-    return {.no_body = p->head_request, .deliver = true};
+    return {.no_body = p->head_request, .deliver = true, .upgrade_on_2xx = p->ex.method == "CONNECT"};
   }
 
   void on_body(std::string_view decoded) override {

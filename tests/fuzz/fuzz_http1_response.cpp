@@ -1,0 +1,6 @@
+// libFuzzer entry: the response-direction HTTP/1 parser (see fuzz_http1.h for the input layout).
+#include "fuzz_http1.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return shadowmeter::fuzz::run_http1(shadowmeter::http1::Role::response, data, size);
+}

@@ -49,25 +49,34 @@ class TestClients(E2ECase):
                                  response_id=response_ids(out)[0], since_ns=t0,
                                  script="node_client.js")
 
-    def test_mount_namespace_libssl_copy(self):
+    def run_with_libssl_copy(self, usage, *args):
+        """A python client in its own mount namespace with its own copy of libssl bind-mounted over
+        the system one (a new inode the agent must find and attach to)."""
         syslib = system_libssl()
-        copy = os.path.join(self.workdir, "libssl-copy", os.path.basename(syslib))
+        copy = os.path.join(self.workdir, "libssl-%d" % usage[0], os.path.basename(syslib))
         os.makedirs(os.path.dirname(copy), exist_ok=True)
         shutil.copy2(syslib, copy)
         self.assertNotEqual(os.stat(copy).st_ino, os.stat(syslib).st_ino)
         # Same pid all the way: unshare and sh exec, they do not fork.
         wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c",
                 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", copy, syslib]
-        # --delay: the agent attaches to a newly mapped file within tens of milliseconds.
-        proc = self.start_client("python", "--usage", usage_arg(401, 73, 11, 5), "--delay", "1",
-                                 wrap=wrap)
+        proc = self.start_client("python", "--usage", usage_arg(*usage), *args, wrap=wrap)
         _, _, inode, path = self.read_line(proc, "LIBSSL").split()
         out = self.finish_client(proc)
         self.assertEqual(path, syslib)
         self.assertEqual(int(inode), os.stat(copy).st_ino, "client did not map the copy")
         ev, = self.events_of(proc.pid)
-        self.assert_openai_event(ev, pid=proc.pid, exe=PYTHON, usage=(401, 73, 11, 5),
+        self.assert_openai_event(ev, pid=proc.pid, exe=PYTHON, usage=usage,
                                  response_id=response_ids(out)[0])
+
+    def test_mount_namespace_libssl_copy(self):
+        # --delay: the agent attaches to a newly mapped file within tens of milliseconds.
+        self.run_with_libssl_copy((401, 73, 11, 5), "--delay", "1")
+
+    def test_libssl_copy_loaded_late(self):
+        """The same, but libssl is mapped half a second after exec (a program that imports ssl late
+        or dlopens its TLS library on first use); the call comes one second after that."""
+        self.run_with_libssl_copy((421, 79, 0, 0), "--import-delay", "0.5", "--delay", "1")
 
 
 class TestStartedBeforeAgent(E2ECase):

@@ -8,13 +8,11 @@ several calls, each on its own connection, one after the other or at once with -
 import gzip
 import json
 import socket
-import ssl
 import sys
 import threading
-import urllib.error
-import urllib.request
+import time
 
-import common
+import common  # ssl and urllib.request are imported in main(), so --import-delay can put off libssl
 
 FAKE_HOSTS = ("api.openai.com", "static.example.test")
 _getaddrinfo = socket.getaddrinfo
@@ -35,6 +33,8 @@ def mapped_libssl():
 
 
 def call(args, ctx, usage):
+    import urllib.error
+    import urllib.request
     method = "GET" if args.static is not None else "POST"
     data = None if args.static is not None else common.request_body(args)
     req = urllib.request.Request(common.url(args), data=data, method=method,
@@ -54,8 +54,15 @@ def call(args, ctx, usage):
 def main():
     ap = common.parser(__doc__)
     ap.add_argument("--parallel", action="store_true", help="make the calls at the same time")
+    ap.add_argument("--import-delay", type=float, default=0.0,
+                    help="seconds to wait after start before importing ssl (loading libssl)")
     args = ap.parse_args()
     socket.getaddrinfo = _fake_getaddrinfo
+    if mapped_libssl():
+        sys.exit("libssl is mapped before importing ssl")
+    time.sleep(args.import_delay)
+    import ssl
+    import urllib.request  # noqa: F401
     ctx = ssl.create_default_context(cafile=args.ca)
     print("LIBSSL %s %d %s" % mapped_libssl(), flush=True)
     common.wait_before_call(args)

@@ -289,6 +289,11 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       if (auto next = attach->tick()) schedule_scan(*next);
       return;
     }
+    case SM_EV_LIB_MAPPED: {
+      attach->on_library_mapped(static_cast<pid_t>(hdr.tgid));
+      if (auto next = attach->tick()) schedule_scan(*next);
+      return;
+    }
     case SM_EV_EXIT: {
       table->on_process_end(hdr.tgid, hdr.ts_ns);
       processes.on_exit(static_cast<pid_t>(hdr.tgid));

@@ -137,18 +137,25 @@ int BPF_KPROBE(ssl_read_ex_entry, void* ssl, void* buf, __u64 num, void* readbyt
   return on_ssl_entry(ssl, buf, readbytes, SM_DIR_INGRESS, 1);
 }
 
-/* The peer of a socket fd of the current task, read through CO-RE; false if fd is not a socket. */
-static __always_inline bool read_peer(__s32 fd, struct conn_state* st) {
+/* The struct file behind an fd of the current task, NULL if there is none. */
+static __always_inline struct file* fd_file(__s32 fd) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct files_struct* files = BPF_CORE_READ(task, files);
-  if (!files) return false;
+  if (!files) return NULL;
   struct fdtable* fdt = BPF_CORE_READ(files, fdt);
-  if (!fdt) return false;
+  if (!fdt) return NULL;
   unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
-  if (fd < 0 || (unsigned int)fd >= max_fds) return false;
+  if (fd < 0 || (unsigned int)fd >= max_fds) return NULL;
   struct file** fds = BPF_CORE_READ(fdt, fd);
   struct file* f = NULL;
-  if (bpf_core_read(&f, sizeof(f), &fds[fd]) || !f) return false;
+  if (bpf_core_read(&f, sizeof(f), &fds[fd])) return NULL;
+  return f;
+}
+
+/* The peer of a socket fd of the current task, read through CO-RE; false if fd is not a socket. */
+static __always_inline bool read_peer(__s32 fd, struct conn_state* st) {
+  struct file* f = fd_file(fd);
+  if (!f) return false;
   umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
   if ((mode & S_IFMT) != S_IFSOCK) return false;
   struct socket* sock = BPF_CORE_READ(f, private_data);
@@ -348,6 +355,40 @@ int tp_enter_close(struct trace_event_raw_sys_enter* ctx) {
 SEC("tracepoint/syscalls/sys_enter_connect")
 int tp_enter_connect(struct trace_event_raw_sys_enter* ctx) {
   return fd_lifecycle((long)ctx->args[0]);
+}
+
+#define PROT_EXEC 0x4
+
+/* The loader maps a library's text with PROT_EXEC from its fd. Only libssl* files are reported, so
+ * a library loaded late (dlopen, a container's own copy) is attached within milliseconds instead of
+ * at the next periodic rescan; every other mmap costs one name comparison. */
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int tp_enter_mmap(struct trace_event_raw_sys_enter* ctx) {
+  if (!(ctx->args[2] & PROT_EXEC)) return 0;
+  long fd = (long)ctx->args[4];
+  if (fd < 0) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == agent_tgid) return 0;
+  struct file* f = fd_file((__s32)fd);
+  if (!f) return 0;
+  const unsigned char* name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+  char buf[10] = {};
+  if (bpf_probe_read_kernel(buf, sizeof(buf) - 1, name)) return 0;
+  if (buf[0] != 'l' || buf[1] != 'i' || buf[2] != 'b' || buf[3] != 's' || buf[4] != 's' || buf[5] != 'l' ||
+      buf[6] != '.' || buf[7] != 's' || buf[8] != 'o')
+    return 0;
+  struct sm_event_header* ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+  if (!ev) {
+    count(SM_CNT_RINGBUF_DROPS, 1);
+    return 0;
+  }
+  ev->type = SM_EV_LIB_MAPPED;
+  ev->tgid = tgid;
+  ev->tid = (__u32)bpf_get_current_pid_tgid();
+  ev->pad = 0;
+  ev->ts_ns = bpf_ktime_get_ns();
+  bpf_ringbuf_submit(ev, 0);
+  return 0;
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -32,6 +32,7 @@ enum sm_event_type {
   SM_EV_CONN_END = 2, /* SSL_free / SSL_shutdown / close(fd) of a tracked connection */
   SM_EV_EXEC = 3,     /* a process image was replaced (attach manager rescans it) */
   SM_EV_EXIT = 4,     /* a thread-group leader exited */
+  SM_EV_LIB_MAPPED = 5, /* a process mapped a libssl* file executable (dlopen, a late load) */
 };
 
 enum sm_direction {

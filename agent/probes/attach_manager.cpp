@@ -163,6 +163,18 @@ void AttachManager::on_exec(pid_t pid) {
   }
 }
 
+void AttachManager::on_library_mapped(pid_t pid) {
+  // Reported at syscall entry: the mapping appears microseconds later.
+  auto now = Clock::now();
+  for (auto delay : {std::chrono::milliseconds(1), std::chrono::milliseconds(20)}) {
+    if (pending_.size() >= opts_.max_pending_scans) {
+      ++stats_.pending_dropped;
+      return;
+    }
+    pending_.emplace(now + delay, pid);
+  }
+}
+
 void AttachManager::on_exit(pid_t pid) {
   auto it = pid_files_.find(pid);
   if (it == pid_files_.end()) return;

@@ -56,6 +56,9 @@ class AttachManager {
   // (the dynamic loader maps the libraries after exec returns).
   void on_exec(pid_t pid);
   void on_exit(pid_t pid);
+  // The process just mapped a TLS library (reported from the mmap syscall, before the mapping
+  // exists): scan it in a moment.
+  void on_library_mapped(pid_t pid);
   // Runs due rescans and detaches files unused past the grace period. Returns the time until the
   // next due rescan (or nullopt when none is pending).
   std::optional<Clock::duration> tick(Clock::time_point now = Clock::now());

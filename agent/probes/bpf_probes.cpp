@@ -94,7 +94,8 @@ BpfProbes::BpfProbes(const ProbeOptions& opts, RecordHandler handler) : impl_(st
   bpf_program* tps[] = {s->progs.tp_enter_write,   s->progs.tp_enter_writev,  s->progs.tp_enter_sendto,
                         s->progs.tp_enter_sendmsg, s->progs.tp_enter_read,    s->progs.tp_enter_readv,
                         s->progs.tp_enter_recvfrom, s->progs.tp_enter_recvmsg, s->progs.tp_enter_close,
-                        s->progs.tp_enter_connect, s->progs.on_exec,          s->progs.on_exit};
+                        s->progs.tp_enter_connect, s->progs.tp_enter_mmap,    s->progs.on_exec,
+                        s->progs.on_exit};
   for (auto* prog : tps) {
     bpf_link* l = bpf_program__attach(prog);
     if (!l)

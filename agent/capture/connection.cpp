@@ -249,14 +249,12 @@ void Connection::feed(const Chunk& c) {
       const std::uint64_t lost = c.stream_offset - expected_[d];
       ++table_.stats_.gaps;
       table_.stats_.gap_bytes += lost;
-      if (seen_[d] || lost) {
-        if (rejected_) return;
-        if (c.direction == Direction::egress) {
-          sniff_.clear();
-          if (http1_) request_parser_->gap(lost);
-        } else if (ai_) {
-          response_parser_->gap(lost);
-        }
+      if (rejected_) return;
+      if (c.direction == Direction::egress) {
+        sniff_.clear();
+        if (http1_) request_parser_->gap(lost);
+      } else if (ai_) {
+        response_parser_->gap(lost);
       }
     } else if (c.stream_offset + data.size() <= expected_[d]) {
       ++table_.stats_.duplicate_chunks;
@@ -274,9 +272,11 @@ void Connection::feed(const Chunk& c) {
 
   if (!ai_) {
     if (c.direction == Direction::ingress) {
-      // A client speaks first in HTTP; bytes received before any sent mean a server (or a
-      // server-speaks-first protocol). Either way nothing for us.
-      if (!seen_[static_cast<int>(Direction::egress)] && first_in_direction) rejected_ = Verdict::server;
+      // A client speaks first in HTTP: a request received before anything was sent means we are
+      // the server. Other bytes received first may be the rest of a response that was under way
+      // when the agent started; the next request on the connection will tell.
+      if (!seen_[static_cast<int>(Direction::egress)] && first_in_direction && http1::looks_like_request_start(data))
+        rejected_ = Verdict::server;
       return;
     }
     if (http1_) {

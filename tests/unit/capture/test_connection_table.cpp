@@ -156,6 +156,15 @@ TEST_CASE("server side, HTTP/2 and non-HTTP connections are not followed") {
     CHECK(h.ignored.size() == 1);
     CHECK(h.table->stats().verdicts[static_cast<int>(Verdict::server)] == 1);
   }
+  SECTION("the tail of a response under way when the agent started is not taken for a server") {
+    Harness h;
+    h.send(Direction::ingress, "ory\":[]}],\"usage\":{\"prompt_tokens\":1}}");
+    CHECK(h.ignored.empty());
+    h.send(Direction::egress, request());
+    h.send(Direction::ingress, response(21, 22));
+    REQUIRE(h.exchanges.size() == 1);
+    CHECK(*h.exchanges[0].call.usage.input_tokens == 21);
+  }
   SECTION("HTTP/2 preface") {
     Harness h;
     h.send(Direction::egress, std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24));

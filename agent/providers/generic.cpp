@@ -5,21 +5,10 @@
 #include "providers/json_scan.h"
 #include "providers/path_info.h"
 #include "providers/provider.h"
+#include "providers/request_fields.h"
 
 namespace shadowmeter::providers {
 namespace {
-
-class ModelVisitor final : public JsonVisitor {
- public:
-  std::string model;
-  bool stream = false;
-  void on_string(std::string_view path, std::string_view value) override {
-    if (path == "model") model = bounded(value);
-  }
-  void on_bool(std::string_view path, bool v) override {
-    if (path == "stream") stream = v;
-  }
-};
 
 class GenericSession final : public ExchangeSession {
  public:
@@ -28,7 +17,7 @@ class GenericSession final : public ExchangeSession {
   void on_request(const RequestView& req) override {
     const std::string_view path = path_only(req.target);
     call_.operation = guess_operation(path);
-    ModelVisitor v;
+    RequestFields v;
     scan_json(req.body, v);
     call_.request_model = v.model.empty() ? model_from_path(path) : std::move(v.model);
     stream_hint_ = v.stream || streaming_endpoint(path);

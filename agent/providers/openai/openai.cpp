@@ -8,6 +8,7 @@
 
 #include "providers/json_scan.h"
 #include "providers/path_info.h"
+#include "providers/request_fields.h"
 
 namespace shadowmeter::providers {
 namespace {
@@ -173,20 +174,6 @@ class ResponseVisitor final : public JsonVisitor {
   }
 };
 
-class RequestVisitor final : public JsonVisitor {
- public:
-  std::string model;
-  bool stream = false;
-
-  void on_string(std::string_view path, std::string_view value) override {
-    if (path == "model") model = bounded(value);
-  }
-  void on_bool(std::string_view path, bool v) override {
-    // stream_options.include_usage is not needed: a stream without usage simply reports none.
-    if (path == "stream") stream = v;
-  }
-};
-
 bool terminal_response_event(std::string_view type) {
   return type == "response.completed" || type == "response.incomplete" || type == "response.failed";
 }
@@ -235,7 +222,7 @@ class OpenAiSession final : public ExchangeSession {
           header_values_[kProject] = bounded(value);
       }
     }
-    RequestVisitor v;
+    RequestFields v;
     scanner_.scan(req.body, v);  // a cut or non-JSON body still yields what came before the cut
     call_.request_model = std::move(v.model);
     stream_requested_ = v.stream;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_file.h"
 #include "config/config.h"
 
 using Catch::Matchers::Contains;
@@ -35,25 +36,7 @@ AgentConfig parse_ok(std::initializer_list<const char*> flags) {
   return *c;
 }
 
-class TempFile {
- public:
-  explicit TempFile(const std::string& content) {
-    char name[] = "/tmp/sm_test_config_XXXXXX";
-    const int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    close(fd);
-    path_ = name;
-    std::ofstream(path_) << content;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-  const char* c_str() const { return path_.c_str(); }
-
- private:
-  std::string path_;
-};
+using shadowmeter::testing::TempFile;
 
 std::string capture_stdout(const std::function<void()>& fn) {
   TempFile out("");

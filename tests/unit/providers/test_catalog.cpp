@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "temp_file.h"
 #include "providers/catalog.h"
 
 using Catch::Matchers::Contains;
@@ -29,24 +30,7 @@ std::string parse_error(std::string_view yaml) {
   return "no error";
 }
 
-class TempFile {
- public:
-  explicit TempFile(const std::string& content) {
-    char name[] = "/tmp/sm_catalog_XXXXXX";
-    const int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    close(fd);
-    path_ = name;
-    std::ofstream(path_) << content;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using shadowmeter::testing::TempFile;
 
 }  // namespace
 

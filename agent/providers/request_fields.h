@@ -1,0 +1,26 @@
+// The request-body fields every provider reads (model, stream), without keeping any prompt text.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "providers/json_scan.h"
+#include "providers/path_info.h"
+
+namespace shadowmeter::providers {
+
+class RequestFields final : public JsonVisitor {
+ public:
+  std::string model;
+  bool stream = false;
+
+  void on_string(std::string_view path, std::string_view value) override {
+    if (path == "model") model = bounded(value);
+  }
+  void on_bool(std::string_view path, bool v) override {
+    // stream_options.include_usage is not needed: a stream without usage simply reports none.
+    if (path == "stream") stream = v;
+  }
+};
+
+}  // namespace shadowmeter::providers

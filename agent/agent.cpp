@@ -94,6 +94,7 @@ struct Agent::Impl {
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer tick_timer{io};
   asio::steady_timer scan_timer{io};
+  asio::steady_timer drain_timer{io};
   std::unique_ptr<asio::posix::stream_descriptor> ring_sd;
 
   metrics::AgentMetrics metrics;
@@ -125,6 +126,7 @@ struct Agent::Impl {
   void on_exchange(capture::Exchange&& ex);
   void wait_ring();
   void schedule_tick();
+  void schedule_drain();
   void schedule_scan(std::chrono::steady_clock::duration in);
   void update_metrics();
   void stop();
@@ -195,6 +197,7 @@ void Agent::Impl::start() {
 
   ring_sd = std::make_unique<asio::posix::stream_descriptor>(io, dup(probes->ring_fd()));
   wait_ring();
+  schedule_drain();
 
   // Processes that started before us; the exec tracepoint covers the ones that start later.
   attach->scan_all();
@@ -216,6 +219,17 @@ void Agent::Impl::wait_ring() {
     probes->consume();
     if (auto next = attach->tick()) schedule_scan(*next);
     wait_ring();
+  });
+}
+
+// Payload records do not wake us one by one (see wakeup_bytes in the BPF program): drain the ring
+// every few milliseconds, which bounds the added latency of an event to that period.
+void Agent::Impl::schedule_drain() {
+  drain_timer.expires_after(std::chrono::milliseconds(20));
+  drain_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping) return;
+    probes->consume();
+    schedule_drain();
   });
 }
 
@@ -325,6 +339,7 @@ void Agent::Impl::on_data(const sm_data_event& ev, std::size_t size) {
   std::memcpy(c.peer.addr, ev.daddr, sizeof(c.peer.addr));
   c.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
   c.data = std::string_view(reinterpret_cast<const char*>(ev.data), ev.len);
+  c.lost = ev.lost;
   (c.direction == capture::Direction::egress ? metrics.bytes_egress : metrics.bytes_ingress)
       .Increment(static_cast<double>(ev.len));
   table->on_chunk(c);
@@ -387,6 +402,7 @@ void Agent::Impl::stop() {
   signals.cancel();
   tick_timer.cancel();
   scan_timer.cancel();
+  drain_timer.cancel();
   if (ring_sd) ring_sd->cancel();
   if (http) http->stop();
   io.stop();

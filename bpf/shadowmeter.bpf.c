@@ -20,6 +20,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load. */
 const volatile __u32 agent_tgid = 0; /* never observe the agent itself */
+/* Payload records do not wake the agent (it drains the ring on a short timer) until this many
+ * bytes wait: one wakeup per record would cost more than the parsing. */
+const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* One in-flight SSL call per thread. */
 struct active_call {
@@ -93,6 +96,10 @@ struct {
   __type(key, __u32);
   __type(value, struct sm_data_event);
 } scratch SEC(".maps");
+
+static __always_inline __u64 data_wakeup_flags(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count(__u32 idx, __u64 n) {
   __u64* v = bpf_map_lookup_elem(&counters, &idx);
@@ -189,14 +196,16 @@ static long emit_chunk(__u32 i, struct emit_ctx* c) {
   __u64 n = c->total - done;
   if (n > SM_CHUNK_BYTES) n = SM_CHUNK_BYTES;
   struct sm_data_event* ev = c->ev;
+  ev->lost = 0;
   if (bpf_probe_read_user(ev->data, n, (void*)(c->src + done))) {
     count(SM_CNT_READ_FAULTS, 1);
-    n = 0; /* still emit the record: its offset and a zero length tell user space of the gap */
+    ev->lost = (__u32)n; /* still emit the record, so user space sees the gap where it is */
+    n = 0;
   }
   ev->len = (__u32)n;
   __u64 size = offsetof(struct sm_data_event, data) + n;
   if (size > sizeof(*ev)) return 1;
-  if (bpf_ringbuf_output(&events, ev, size, 0)) {
+  if (bpf_ringbuf_output(&events, ev, size, data_wakeup_flags())) {
     count(SM_CNT_RINGBUF_DROPS, 1);
     count(SM_CNT_RINGBUF_DROP_BYTES, n);
   }
@@ -252,6 +261,7 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
   ev->ssl = c.ssl;
   ev->stream_offset = st->offset[dir];
   ev->fd = st->fd;
+  ev->pad2 = 0;
   ev->direction = dir;
   ev->family = st->family;
   ev->dport = st->dport;
@@ -295,7 +305,7 @@ static __always_inline void end_conn(__u32 tgid, __u64 ssl, __s32 fd, __u32 reas
   ev->ssl = ssl;
   ev->fd = fd;
   ev->reason = reason;
-  bpf_ringbuf_submit(ev, 0);
+  bpf_ringbuf_submit(ev, data_wakeup_flags());
 }
 
 SEC("uprobe")
@@ -387,7 +397,7 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter* ctx) {
   ev->tid = (__u32)bpf_get_current_pid_tgid();
   ev->pad = 0;
   ev->ts_ns = bpf_ktime_get_ns();
-  bpf_ringbuf_submit(ev, 0);
+  bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
   return 0;
 }
 
@@ -418,7 +428,7 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   if (n > SM_ARGS_LEN) n = SM_ARGS_LEN;
   if (n && bpf_probe_read_user(ev->args, n, (void*)arg_start)) n = 0;
   ev->args_len = (__u32)n;
-  bpf_ringbuf_submit(ev, 0);
+  bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP); /* attach and attribution need it promptly */
   return 0;
 }
 
@@ -439,6 +449,6 @@ int BPF_PROG(on_exit, struct task_struct* p) {
   ev->tid = pid;
   ev->pad = 0;
   ev->ts_ns = bpf_ktime_get_ns();
-  bpf_ringbuf_submit(ev, 0);
+  bpf_ringbuf_submit(ev, data_wakeup_flags());
   return 0;
 }

@@ -82,7 +82,9 @@ struct sm_data_event {
   sm_u64 ssl;
   sm_u64 stream_offset; /* offset of data[0] within this direction's byte stream */
   sm_u32 len;           /* bytes in data[] */
+  sm_u32 lost;          /* bytes of this record that could not be read (then len is 0) */
   sm_s32 fd;            /* socket fd, -1 when not (yet) known */
+  sm_u32 pad2;
   sm_u8 direction;      /* enum sm_direction */
   sm_u8 family;         /* AF_INET / AF_INET6 / 0 when unknown */
   sm_u16 dport;         /* peer port, host byte order, 0 when unknown */

@@ -37,6 +37,7 @@ struct Chunk {
   Peer peer;
   std::string_view comm;
   std::string_view data;
+  std::uint32_t lost = 0;  // bytes after `data` that the probe could not read (a gap right here)
 };
 
 }  // namespace shadowmeter::capture

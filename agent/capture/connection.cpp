@@ -235,6 +235,18 @@ void Connection::release(Pending& p) {
 }
 
 void Connection::feed(const Chunk& c) {
+  if (c.lost) {
+    // The probe could not read `lost` bytes after `data`: the gap is here, not at the next record
+    // (there may be none). Feed what was read, then an empty chunk just past the hole.
+    Chunk head = c;
+    head.lost = 0;
+    if (!c.data.empty()) feed(head);
+    Chunk past = head;
+    past.stream_offset = c.stream_offset + c.data.size() + c.lost;
+    past.data = {};
+    feed(past);
+    return;
+  }
   last_ns_ = c.ts_ns;
   now_ns_ = c.ts_ns;
   if (c.fd >= 0) fd_ = c.fd;
@@ -346,6 +358,8 @@ void Connection::emit_front(const http1::MessageEnd* response_end) {
     p->ex.error_type = outcome_error(outcome);
   } else if (p->cut) {
     p->ex.error_type = "body_limit";
+  } else if (!p->request_done) {
+    p->ex.error_type = "request_incomplete";  // answered before we saw the whole request
   } else if (p->request_outcome != http1::Outcome::complete) {
     p->ex.error_type = std::string("request_") + outcome_error(p->request_outcome);
   } else if (p->ex.status >= 400) {

@@ -83,6 +83,7 @@ BpfProbes::BpfProbes(const ProbeOptions& opts, RecordHandler handler) : impl_(st
   if (!impl_->skel) throw std::runtime_error("cannot open the BPF object: " + errno_text(errno));
   auto* s = impl_->skel.get();
   s->rodata->agent_tgid = static_cast<__u32>(opts.agent_tgid);
+  s->rodata->wakeup_bytes = opts.wakeup_bytes ? opts.wakeup_bytes : opts.ringbuf_bytes / 8;
   if (int err = bpf_map__set_max_entries(s->maps.events, opts.ringbuf_bytes))
     throw std::runtime_error("bad ring buffer size: " + errno_text(err));
 

@@ -22,6 +22,8 @@ namespace shadowmeter::probes {
 struct ProbeOptions {
   std::uint32_t ringbuf_bytes = 16u << 20;
   pid_t agent_tgid = 0;
+  // Bytes waiting in the ring before a payload record wakes the agent (0: ringbuf_bytes / 8).
+  std::uint32_t wakeup_bytes = 0;
 };
 
 struct BpfCounters {

@@ -204,6 +204,35 @@ TEST_CASE("a gap inside a response body is reported, never a wrong number, and t
   CHECK(h.table->stats().gap_bytes == 20);
 }
 
+TEST_CASE("an unreadable request body is a gap right away; the answer is flagged, not trusted") {
+  Harness h;
+  const std::string req = request();
+  const std::size_t head_len = req.find("\r\n\r\n") + 4;
+  h.send(Direction::egress, std::string_view(req).substr(0, head_len));
+  Chunk fault;
+  fault.key = {42, 0xabc};
+  fault.direction = Direction::egress;
+  fault.stream_offset = h.offsets[0];
+  fault.lost = static_cast<std::uint32_t>(req.size() - head_len);  // the probe could not read the body
+  h.offsets[0] += fault.lost;
+  h.table->on_chunk(fault);
+  CHECK(h.table->stats().gaps == 1);
+  CHECK(h.table->stats().gap_bytes == req.size() - head_len);
+  h.send(Direction::ingress, response(4, 5));
+  REQUIRE(h.exchanges.size() == 1);
+  CHECK(h.exchanges[0].error_type == "request_capture_gap");
+  CHECK(h.exchanges[0].call.request_model.empty());
+}
+
+TEST_CASE("a response to a request whose end was never seen is flagged request_incomplete") {
+  Harness h;
+  const std::string req = request();
+  h.send(Direction::egress, std::string_view(req).substr(0, req.size() - 10));
+  h.send(Direction::ingress, response(4, 5));
+  REQUIRE(h.exchanges.size() == 1);
+  CHECK(h.exchanges[0].error_type == "request_incomplete");
+}
+
 TEST_CASE("a gap in the request stream resynchronises at the next request") {
   Harness h;
   h.send(Direction::egress, request());

@@ -165,8 +165,7 @@ void Agent::Impl::start() {
   limits.max_connections = cfg.max_connections;
   limits.idle_ns = static_cast<std::uint64_t>(cfg.connection_idle_seconds) * 1000000000ull;
   capture::CaptureCallbacks cbs;
-  cbs.ignore = [this](const capture::ConnKey& k) { probes->mark_ignored(k.tgid, k.ssl); };
-  cbs.forget = [this](const capture::ConnKey& k) { probes->forget_connection(k.tgid, k.ssl); };
+  cbs.ignore = [this](const capture::ConnKey& k) { probes->mark_ignored(k.tgid, k.ssl, k.id); };
   cbs.exchange = [this](capture::Exchange&& ex) { on_exchange(std::move(ex)); };
   // Short-lived clients (curl) may be gone by the time their response is parsed: read /proc now.
   cbs.new_connection = [this](const capture::ConnKey& k, std::string_view comm) {
@@ -281,7 +280,7 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       if (rec.size() < sizeof(sm_conn_end_event)) break;
       sm_conn_end_event ev;
       std::memcpy(&ev, rec.data(), sizeof(ev));
-      table->on_connection_end({ev.hdr.tgid, ev.ssl}, ev.hdr.ts_ns);
+      table->on_connection_end({ev.hdr.tgid, ev.ssl, ev.conn_id}, ev.hdr.ts_ns);
       return;
     }
     case SM_EV_EXEC: {
@@ -328,7 +327,7 @@ void Agent::Impl::on_data(const sm_data_event& ev, std::size_t size) {
     return;
   }
   capture::Chunk c;
-  c.key = {ev.hdr.tgid, ev.ssl};
+  c.key = {ev.hdr.tgid, ev.ssl, ev.conn_id};
   c.tid = ev.hdr.tid;
   c.fd = ev.fd;
   c.direction = ev.direction == SM_DIR_EGRESS ? capture::Direction::egress : capture::Direction::ingress;

@@ -37,6 +37,7 @@ struct active_call {
 
 /* Per connection: stream offsets (so user space can detect lost records) and the socket. */
 struct conn_state {
+  __u64 id; /* unique: (ktime << 6) | cpu at creation */
   __u64 offset[2];
   __s32 fd;
   __u8 family;
@@ -66,12 +67,13 @@ struct {
   __type(value, struct conn_state);
 } conns SEC(".maps");
 
-/* Written by user space: connections classified as not-AI (value unused). */
+/* Written by user space: connections classified as not-AI, value the connection id. A mark whose
+ * id is not the current connection's is stale (the SSL* was freed and reused) and is dropped. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, struct sm_conn_key);
-  __type(value, __u8);
+  __type(value, __u64);
 } ignored SEC(".maps");
 
 /* (tgid, fd) -> SSL*, so close(fd) ends the connection. */
@@ -111,9 +113,14 @@ static __always_inline int on_ssl_entry(void* ssl, void* buf, void* len_ptr, __u
   __u32 tgid = id >> 32;
   if (tgid == agent_tgid) return 0;
   struct sm_conn_key key = {.tgid = tgid, .ssl = (__u64)ssl};
-  if (bpf_map_lookup_elem(&ignored, &key)) {
-    count(SM_CNT_IGNORED_CALLS, 1);
-    return 0;
+  __u64* ignored_id = bpf_map_lookup_elem(&ignored, &key);
+  if (ignored_id) {
+    struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+    if (st && st->id == *ignored_id) {
+      count(SM_CNT_IGNORED_CALLS, 1);
+      return 0;
+    }
+    bpf_map_delete_elem(&ignored, &key);
   }
   /* OpenSSL's public read/write calls do not nest, so an entry left here is stale (the thread
    * left the call without returning through it): the new call replaces it. */
@@ -238,7 +245,7 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
   struct sm_conn_key key = {.tgid = tgid, .ssl = c.ssl};
   struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
   if (!st) {
-    struct conn_state fresh = {.fd = -1};
+    struct conn_state fresh = {.id = (bpf_ktime_get_ns() << 6) | (bpf_get_smp_processor_id() & 63), .fd = -1};
     bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
     st = bpf_map_lookup_elem(&conns, &key);
     if (!st) return 0;
@@ -259,6 +266,7 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
   ev->hdr.pad = 0;
   ev->hdr.ts_ns = bpf_ktime_get_ns();
   ev->ssl = c.ssl;
+  ev->conn_id = st->id;
   ev->stream_offset = st->offset[dir];
   ev->fd = st->fd;
   ev->pad2 = 0;
@@ -283,6 +291,7 @@ static __always_inline void end_conn(__u32 tgid, __u64 ssl, __s32 fd, __u32 reas
   struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
   bool tracked = st != NULL;
   bool was_ignored = bpf_map_lookup_elem(&ignored, &key) != NULL;
+  __u64 conn_id = st ? st->id : 0;
   if (st && fd < 0) fd = st->fd;
   if (st) bpf_map_delete_elem(&conns, &key);
   if (was_ignored) bpf_map_delete_elem(&ignored, &key);
@@ -303,6 +312,7 @@ static __always_inline void end_conn(__u32 tgid, __u64 ssl, __s32 fd, __u32 reas
   ev->hdr.pad = 0;
   ev->hdr.ts_ns = bpf_ktime_get_ns();
   ev->ssl = ssl;
+  ev->conn_id = conn_id;
   ev->fd = fd;
   ev->reason = reason;
   bpf_ringbuf_submit(ev, data_wakeup_flags());

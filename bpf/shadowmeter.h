@@ -80,6 +80,7 @@ struct sm_event_header {
 struct sm_data_event {
   struct sm_event_header hdr;
   sm_u64 ssl;
+  sm_u64 conn_id;       /* unique per connection: an SSL* address is reused after SSL_free */
   sm_u64 stream_offset; /* offset of data[0] within this direction's byte stream */
   sm_u32 len;           /* bytes in data[] */
   sm_u32 lost;          /* bytes of this record that could not be read (then len is 0) */
@@ -96,6 +97,7 @@ struct sm_data_event {
 struct sm_conn_end_event {
   struct sm_event_header hdr;
   sm_u64 ssl;
+  sm_u64 conn_id;
   sm_s32 fd;
   sm_u32 reason; /* enum sm_conn_end_reason */
 };

@@ -9,15 +9,18 @@ namespace shadowmeter::capture {
 
 enum class Direction : std::uint8_t { egress = 0, ingress = 1 };
 
+// One connection: the process, the SSL* and the kernel's id for it (an SSL* address is reused by
+// the next connection once freed, and our view of the end may lag the kernel's).
 struct ConnKey {
   std::uint32_t tgid = 0;
   std::uint64_t ssl = 0;
+  std::uint64_t id = 0;
   bool operator==(const ConnKey&) const = default;
 };
 
 struct ConnKeyHash {
   std::size_t operator()(const ConnKey& k) const noexcept {
-    return std::hash<std::uint64_t>{}(k.ssl * 0x9E3779B97F4A7C15ull ^ k.tgid);
+    return std::hash<std::uint64_t>{}((k.ssl * 0x9E3779B97F4A7C15ull) ^ k.id ^ k.tgid);
   }
 };
 

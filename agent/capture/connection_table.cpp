@@ -26,7 +26,7 @@ ConnectionTable::~ConnectionTable() = default;
 
 bool ConnectionTable::is_tombstoned(const ConnKey& key) const {
   auto it = tombstones_.find(key.tgid);
-  return it != tombstones_.end() && it->second.count(key.ssl);
+  return it != tombstones_.end() && it->second.count(key);
 }
 
 void ConnectionTable::tombstone(const ConnKey& key, Verdict v) {
@@ -37,7 +37,7 @@ void ConnectionTable::tombstone(const ConnKey& key, Verdict v) {
     tombstones_.clear();
     tombstone_count_ = 0;
   }
-  if (tombstones_[key.tgid].insert(key.ssl).second) ++tombstone_count_;
+  if (tombstones_[key.tgid].insert(key).second) ++tombstone_count_;
 }
 
 void ConnectionTable::evict_one(std::uint64_t now_ns) {
@@ -55,7 +55,7 @@ Connection* ConnectionTable::find_or_create(const Chunk& c) {
   auto conn = std::make_unique<Connection>(*this, c);
   Connection* raw = conn.get();
   conns_.emplace(c.key, std::move(conn));
-  by_tgid_[c.key.tgid].insert(c.key.ssl);
+  by_tgid_[c.key.tgid].insert(c.key);
   if (cb_.new_connection) cb_.new_connection(c.key, c.comm);
   return raw;
 }
@@ -84,7 +84,7 @@ void ConnectionTable::on_chunk(const Chunk& c) {
     conns_.erase(key);
     auto t = by_tgid_.find(key.tgid);
     if (t != by_tgid_.end()) {
-      t->second.erase(key.ssl);
+      t->second.erase(key);
       if (t->second.empty()) by_tgid_.erase(t);
     }
     tombstone(key, *v);
@@ -102,17 +102,16 @@ void ConnectionTable::end(const ConnKey& key, std::uint64_t ts_ns, bool eof) {
   }
   auto t = by_tgid_.find(key.tgid);
   if (t != by_tgid_.end()) {
-    t->second.erase(key.ssl);
+    t->second.erase(key);
     if (t->second.empty()) by_tgid_.erase(t);
   }
-  if (cb_.forget) cb_.forget(key);
 }
 
 void ConnectionTable::on_connection_end(const ConnKey& key, std::uint64_t ts_ns) {
   end(key, ts_ns, true);
   // The SSL* may be reused for a new connection: it must be classified afresh.
   auto t = tombstones_.find(key.tgid);
-  if (t != tombstones_.end() && t->second.erase(key.ssl)) {
+  if (t != tombstones_.end() && t->second.erase(key)) {
     --tombstone_count_;
     if (t->second.empty()) tombstones_.erase(t);
   }
@@ -121,8 +120,8 @@ void ConnectionTable::on_connection_end(const ConnKey& key, std::uint64_t ts_ns)
 void ConnectionTable::on_process_end(std::uint32_t tgid, std::uint64_t ts_ns) {
   auto t = by_tgid_.find(tgid);
   if (t != by_tgid_.end()) {
-    std::vector<std::uint64_t> ssls(t->second.begin(), t->second.end());
-    for (auto ssl : ssls) end({tgid, ssl}, ts_ns, true);
+    std::vector<ConnKey> keys(t->second.begin(), t->second.end());
+    for (const auto& key : keys) end(key, ts_ns, true);
   }
   auto tomb = tombstones_.find(tgid);
   if (tomb != tombstones_.end()) {

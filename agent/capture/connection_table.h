@@ -51,8 +51,6 @@ struct CaptureStats {
 struct CaptureCallbacks {
   // The kernel should stop copying this connection's payload.
   std::function<void(const ConnKey&)> ignore;
-  // Kernel-side state of an ended connection can go (it may already be gone).
-  std::function<void(const ConnKey&)> forget;
   // A finished exchange with an AI host.
   std::function<void(Exchange&&)> exchange;
   // A connection seen for the first time (its process is alive now: a good moment to read /proc).
@@ -98,8 +96,8 @@ class ConnectionTable {
   CaptureLimits limits_;
   CaptureCallbacks cb_;
   std::unordered_map<ConnKey, std::unique_ptr<Connection>, ConnKeyHash> conns_;
-  std::unordered_map<std::uint32_t, std::unordered_set<std::uint64_t>> by_tgid_;
-  std::unordered_map<std::uint32_t, std::unordered_set<std::uint64_t>> tombstones_;
+  std::unordered_map<std::uint32_t, std::unordered_set<ConnKey, ConnKeyHash>> by_tgid_;
+  std::unordered_map<std::uint32_t, std::unordered_set<ConnKey, ConnKeyHash>> tombstones_;
   std::size_t tombstone_count_ = 0;
   std::uint64_t buffered_ = 0;  // request bodies + response bytes held for providers
   CaptureStats stats_;

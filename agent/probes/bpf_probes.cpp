@@ -142,16 +142,9 @@ std::unique_ptr<UprobeSet> BpfProbes::attach_ssl(const std::string& path, const 
   return std::make_unique<UprobeSet>(std::move(links));
 }
 
-void BpfProbes::mark_ignored(std::uint32_t tgid, std::uint64_t ssl) {
+void BpfProbes::mark_ignored(std::uint32_t tgid, std::uint64_t ssl, std::uint64_t conn_id) {
   sm_conn_key key{tgid, 0, ssl};
-  std::uint8_t one = 1;
-  bpf_map__update_elem(impl_->skel->maps.ignored, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
-}
-
-void BpfProbes::forget_connection(std::uint32_t tgid, std::uint64_t ssl) {
-  sm_conn_key key{tgid, 0, ssl};
-  bpf_map__delete_elem(impl_->skel->maps.conns, &key, sizeof(key), 0);
-  bpf_map__delete_elem(impl_->skel->maps.ignored, &key, sizeof(key), 0);
+  bpf_map__update_elem(impl_->skel->maps.ignored, &key, sizeof(key), &conn_id, sizeof(conn_id), BPF_ANY);
 }
 
 BpfCounters BpfProbes::read_counters() const {

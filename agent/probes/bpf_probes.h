@@ -72,10 +72,11 @@ class BpfProbes {
   // e.g. /proc/PID/root/usr/lib/...). Throws std::runtime_error if no probe could be attached.
   std::unique_ptr<UprobeSet> attach_ssl(const std::string& path, const SymbolOffsets& syms);
 
-  // Tells the kernel to stop copying for this connection (classified as not AI).
-  void mark_ignored(std::uint32_t tgid, std::uint64_t ssl);
-  // Forgets per-connection kernel state that user space knows has ended.
-  void forget_connection(std::uint32_t tgid, std::uint64_t ssl);
+  // Tells the kernel to stop copying for this connection (classified as not AI). The mark holds
+  // only while `conn_id` is the connection at that SSL*, so a late mark cannot hit its successor.
+  // (The kernel drops its own per-connection state at SSL_free/close; user space never deletes it,
+  // as by the time it would, the address may belong to a new connection.)
+  void mark_ignored(std::uint32_t tgid, std::uint64_t ssl, std::uint64_t conn_id);
 
   BpfCounters read_counters() const;
 

@@ -37,7 +37,6 @@ struct Harness {
   providers::Registry registry;
   std::vector<Exchange> exchanges;
   std::vector<ConnKey> ignored;
-  std::vector<ConnKey> forgotten;
   std::vector<http1::Outcome> outcomes;
   std::unique_ptr<ConnectionTable> table;
   std::uint64_t offsets[2] = {0, 0};
@@ -47,7 +46,6 @@ struct Harness {
     catalog.add({"openai", "api.openai.com", "openai"});
     CaptureCallbacks cb;
     cb.ignore = [this](const ConnKey& k) { ignored.push_back(k); };
-    cb.forget = [this](const ConnKey& k) { forgotten.push_back(k); };
     cb.exchange = [this](Exchange&& e) { exchanges.push_back(std::move(e)); };
     cb.parse_outcome = [this](http1::Outcome o) { outcomes.push_back(o); };
     table = std::make_unique<ConnectionTable>(catalog, registry, limits, std::move(cb));
@@ -141,12 +139,29 @@ TEST_CASE("a non-AI host is marked ignored once and costs nothing afterwards") {
   CHECK(h.exchanges.empty());
   CHECK(h.table->stats().ignored_chunks == 2);
   CHECK(h.table->stats().verdicts[static_cast<int>(Verdict::not_ai)] == 1);
-  // The SSL* ends; a new connection reusing the pointer is classified afresh.
+  // The SSL* ends; a new connection reusing the pointer (a new kernel id) is classified afresh.
   h.table->on_connection_end({42, 0xabc}, 5000);
   h.offsets[0] = h.offsets[1] = 0;
-  h.send(Direction::egress, request());
-  h.send(Direction::ingress, response(9, 9));
+  h.send(Direction::egress, request(), {42, 0xabc, 2});
+  h.send(Direction::ingress, response(9, 9), {42, 0xabc, 2});
   CHECK(h.exchanges.size() == 1);
+}
+
+TEST_CASE("a new connection at a reused SSL* is its own, even before the old one's end is seen") {
+  Harness h;
+  const ConnKey a{42, 0xabc, 1}, b{42, 0xabc, 2};
+  h.send(Direction::egress, request(), a);
+  h.offsets[0] = 0;
+  h.send(Direction::egress, request(), b);  // B's first bytes arrive before A's end
+  h.offsets[1] = 0;
+  h.send(Direction::ingress, response(7, 7), b);
+  h.table->on_connection_end(a, 6000);
+  REQUIRE(h.exchanges.size() == 2);
+  CHECK(h.exchanges[0].key.id == 2u);
+  CHECK(*h.exchanges[0].call.usage.input_tokens == 7);
+  CHECK(h.exchanges[0].error_type.empty());
+  CHECK(h.exchanges[1].key.id == 1u);
+  CHECK(h.exchanges[1].error_type == "no_response");
 }
 
 TEST_CASE("server side, HTTP/2 and non-HTTP connections are not followed") {
@@ -271,7 +286,6 @@ TEST_CASE("duplicates are dropped; connection end emits a pending call as no_res
   CHECK(h.exchanges[0].status == 0);
   CHECK(h.exchanges[0].end_ns == 9999u);
   CHECK(h.table->size() == 0);
-  REQUIRE(h.forgotten.size() == 1);
 }
 
 TEST_CASE("a response cut by the connection end is truncated; process end flushes") {

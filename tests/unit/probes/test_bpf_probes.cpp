@@ -225,11 +225,24 @@ TEST_CASE("BPF: a connection marked ignored produces no records; SSL_free ends t
   SKIP_UNLESS_BPF();
   Capture cap;
   TlsPair tls;
+  REQUIRE(SSL_write(tls.client.get(), "seen", 4) == 4);
+  CHECK(tls.server_read(4) == "seen");
+  auto first = cap.data_for(tls.client.get(), SM_DIR_EGRESS);
+  REQUIRE(first.size() == 1);
+  const std::uint64_t conn_id = first[0]->data.conn_id;
+  CHECK(conn_id != 0u);
+  const auto me = static_cast<std::uint32_t>(getpid());
+  const auto client_ssl = reinterpret_cast<std::uint64_t>(tls.client.get());
+  // A mark for another connection id (a freed predecessor at the same address) is stale: ignored.
+  cap.probes->mark_ignored(me, client_ssl, conn_id + 1);
+  REQUIRE(SSL_write(tls.client.get(), "still", 5) == 5);
+  CHECK(tls.server_read(5) == "still");
+  CHECK(cap.data_for(tls.client.get(), SM_DIR_EGRESS).size() == 2);
   const auto before = cap.probes->read_counters();
-  cap.probes->mark_ignored(static_cast<std::uint32_t>(getpid()), reinterpret_cast<std::uint64_t>(tls.client.get()));
+  cap.probes->mark_ignored(me, client_ssl, conn_id);
   REQUIRE(SSL_write(tls.client.get(), "hidden", 6) == 6);
   CHECK(tls.server_read(6) == "hidden");
-  CHECK(cap.data_for(tls.client.get(), SM_DIR_EGRESS).empty());
+  CHECK(cap.data_for(tls.client.get(), SM_DIR_EGRESS).size() == 2);
   CHECK(cap.probes->read_counters().ignored_calls == before.ignored_calls + 1);
   // The server side was not marked: it is still seen.
   CHECK(cap.data_for(tls.server.get(), SM_DIR_INGRESS).size() >= 1);

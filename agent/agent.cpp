@@ -368,8 +368,12 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
 
 void Agent::Impl::update_metrics() {
   auto c = probes->read_counters();
-  if (c.ringbuf_drops > last_counters.ringbuf_drops)
-    metrics.ringbuf_drops.Increment(static_cast<double>(c.ringbuf_drops - last_counters.ringbuf_drops));
+  auto add = [](prometheus::Counter& m, std::uint64_t now, std::uint64_t before) {
+    if (now > before) m.Increment(static_cast<double>(now - before));
+  };
+  add(metrics.ringbuf_drops, c.ringbuf_drops, last_counters.ringbuf_drops);
+  add(metrics.uncopied_oversize, c.oversize_bytes, last_counters.oversize_bytes);
+  add(metrics.uncopied_read_fault, c.read_fault_bytes, last_counters.read_fault_bytes);
   last_counters = c;
   const auto& s = table->stats();
   if (s.gaps > last_capture.gaps) metrics.capture_gaps.Increment(static_cast<double>(s.gaps - last_capture.gaps));

@@ -205,7 +205,7 @@ static long emit_chunk(__u32 i, struct emit_ctx* c) {
   struct sm_data_event* ev = c->ev;
   ev->lost = 0;
   if (bpf_probe_read_user(ev->data, n, (void*)(c->src + done))) {
-    count(SM_CNT_READ_FAULTS, 1);
+    count(SM_CNT_READ_FAULT_BYTES, n);
     ev->lost = (__u32)n; /* still emit the record, so user space sees the gap where it is */
     n = 0;
   }

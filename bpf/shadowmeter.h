@@ -53,7 +53,7 @@ enum sm_counter {
   SM_CNT_OVERSIZE_BYTES = 2,     /* bytes beyond SM_MAX_CHUNKS records of one call */
   SM_CNT_SSL_CALLS = 3,          /* SSL read/write calls seen (returned) */
   SM_CNT_IGNORED_CALLS = 4,      /* calls on connections marked not-AI (no copy made) */
-  SM_CNT_READ_FAULTS = 5,        /* bpf_probe_read_user failures (page not resident) */
+  SM_CNT_READ_FAULT_BYTES = 5,   /* bytes bpf_probe_read_user could not copy (page not resident) */
   SM_CNT_MAX = 8,
 };
 

@@ -34,6 +34,13 @@ Gauge& gauge(Registry& r, const char* name, const char* help) {
   return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
 }
 
+prometheus::Family<prometheus::Counter>& uncopied_family(Registry& r) {
+  return prometheus::BuildCounter()
+      .Name("shadowmeter_capture_uncopied_bytes_total")
+      .Help("Payload bytes the BPF programs could not copy, by reason (each is also a gap in its stream)")
+      .Register(r);
+}
+
 }  // namespace
 
 AgentMetrics::AgentMetrics() : AgentMetrics(std::make_shared<Registry>()) {}
@@ -46,6 +53,8 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
       ringbuf_drops(
           counter(*r, "shadowmeter_ringbuf_drops_total",
                   "Records the BPF programs could not reserve in the ring buffer (data lost in kernel)")),
+      uncopied_read_fault(uncopied_family(*r).Add({{"reason", "read_fault"}})),
+      uncopied_oversize(uncopied_family(*r).Add({{"reason", "oversize_call"}})),
       capture_gaps(
           counter(*r, "shadowmeter_capture_gaps_total",
                   "Gaps seen in user space in a connection's byte stream (chunks lost or overwritten)")),
@@ -56,7 +65,7 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
       connections_classified(
           prometheus::BuildCounter()
               .Name("shadowmeter_connections_classified_total")
-              .Help("TLS connections classified, by class (ai, not_ai, server, unsupported)")
+              .Help("TLS connections classified, by class (ai, not_ai, server, http2, not_http)")
               .Register(*r)),
       attached_files(
           gauge(*r, "shadowmeter_attached_files", "Library and executable files the probes are attached to")),
@@ -73,7 +82,7 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
   for (const char* reason :
        {"malformed", "truncated", "gap", "decode_error", "decode_limit", "body_limit", "json"})
     parse_error(reason);
-  for (const char* cls : {"ai", "not_ai", "server", "unsupported"}) classified(cls);
+  for (const char* cls : {"ai", "not_ai", "server", "http2", "not_http"}) classified(cls);
 }
 
 std::string AgentMetrics::serialize() const {

@@ -29,11 +29,15 @@ class AgentMetrics {
   prometheus::Counter& bytes_ingress;
   // shadowmeter_ringbuf_drops_total: failed ring-buffer reservations in BPF (set from the per-CPU map)
   prometheus::Counter& ringbuf_drops;
+  // shadowmeter_capture_uncopied_bytes_total{reason="read_fault|oversize_call"}: payload bytes the
+  // BPF programs could not copy (user memory not resident; beyond the per-call record limit)
+  prometheus::Counter& uncopied_read_fault;
+  prometheus::Counter& uncopied_oversize;
   // shadowmeter_capture_gaps_total: gaps seen in user space (chunks lost or overwritten)
   prometheus::Counter& capture_gaps;
   // shadowmeter_parse_errors_total{reason="malformed|truncated|gap|decode_error|decode_limit|body_limit|json"}
   prometheus::Family<prometheus::Counter>& parse_errors;
-  // shadowmeter_connections_classified_total{class="ai|not_ai|server|unsupported"}
+  // shadowmeter_connections_classified_total{class="ai|not_ai|server|http2|not_http"}
   prometheus::Family<prometheus::Counter>& connections_classified;
   // shadowmeter_attached_files, shadowmeter_connections_tracked, shadowmeter_attach_failures_total
   prometheus::Gauge& attached_files;

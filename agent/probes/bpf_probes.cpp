@@ -165,7 +165,7 @@ BpfCounters BpfProbes::read_counters() const {
   out.oversize_bytes = sum(SM_CNT_OVERSIZE_BYTES);
   out.ssl_calls = sum(SM_CNT_SSL_CALLS);
   out.ignored_calls = sum(SM_CNT_IGNORED_CALLS);
-  out.read_faults = sum(SM_CNT_READ_FAULTS);
+  out.read_fault_bytes = sum(SM_CNT_READ_FAULT_BYTES);
   return out;
 }
 

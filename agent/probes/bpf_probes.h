@@ -32,7 +32,7 @@ struct BpfCounters {
   std::uint64_t oversize_bytes = 0;
   std::uint64_t ssl_calls = 0;
   std::uint64_t ignored_calls = 0;
-  std::uint64_t read_faults = 0;
+  std::uint64_t read_fault_bytes = 0;
 };
 
 struct LinkDeleter {

@@ -113,6 +113,7 @@ struct Agent::Impl {
   std::chrono::steady_clock::time_point last_full_scan{};
   probes::BpfCounters last_counters{};
   capture::CaptureStats last_capture{};
+  std::uint64_t last_attach_failures = 0;
   std::uint64_t malformed_records = 0;
   log::RateLimit record_log;
   // /proc/PID/stat counts start time in clock ticks since boot; the kernel gives nanoseconds.
@@ -215,8 +216,8 @@ void Agent::Impl::start() {
 void Agent::Impl::wait_ring() {
   ring_sd->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
     if (ec || stopping) return;
+    // Records that need the attach manager (exec, library mapped) schedule its scans themselves.
     probes->consume();
-    if (auto next = attach->tick()) schedule_scan(*next);
     wait_ring();
   });
 }
@@ -367,31 +368,27 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
 }
 
 void Agent::Impl::update_metrics() {
-  auto c = probes->read_counters();
+  // Counters kept elsewhere (BPF maps, capture and attach stats) are cumulative: add what is new.
   auto add = [](prometheus::Counter& m, std::uint64_t now, std::uint64_t before) {
     if (now > before) m.Increment(static_cast<double>(now - before));
   };
+  const auto c = probes->read_counters();
   add(metrics.ringbuf_drops, c.ringbuf_drops, last_counters.ringbuf_drops);
   add(metrics.uncopied_oversize, c.oversize_bytes, last_counters.oversize_bytes);
   add(metrics.uncopied_read_fault, c.read_fault_bytes, last_counters.read_fault_bytes);
   last_counters = c;
   const auto& s = table->stats();
-  if (s.gaps > last_capture.gaps) metrics.capture_gaps.Increment(static_cast<double>(s.gaps - last_capture.gaps));
-  if (s.evicted_connections > last_capture.evicted_connections)
-    metrics.buffer_evictions.Increment(
-        static_cast<double>(s.evicted_connections - last_capture.evicted_connections));
-  for (int v = 0; v < 5; ++v) {
-    if (s.verdicts[v] > last_capture.verdicts[v])
-      metrics.classified(capture::to_string(static_cast<capture::Verdict>(v)))
-          .Increment(static_cast<double>(s.verdicts[v] - last_capture.verdicts[v]));
-  }
+  add(metrics.capture_gaps, s.gaps, last_capture.gaps);
+  add(metrics.buffer_evictions, s.evicted_connections, last_capture.evicted_connections);
+  for (int v = 0; v < 5; ++v)
+    add(metrics.classified(capture::to_string(static_cast<capture::Verdict>(v))), s.verdicts[v],
+        last_capture.verdicts[v]);
   last_capture = s;
+  add(metrics.attach_failures, attach->stats().attach_failures, last_attach_failures);
+  last_attach_failures = attach->stats().attach_failures;
   metrics.attached_files.Set(static_cast<double>(attach->attached_files()));
   metrics.connections_tracked.Set(static_cast<double>(table->size()));
   metrics.buffer_bytes.Set(static_cast<double>(table->buffered_bytes()));
-  const auto& as = attach->stats();
-  auto fails = static_cast<double>(as.attach_failures);
-  if (fails > metrics.attach_failures.Value()) metrics.attach_failures.Increment(fails - metrics.attach_failures.Value());
 }
 
 void Agent::Impl::stop() {

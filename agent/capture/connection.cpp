@@ -223,12 +223,6 @@ Connection::~Connection() {
   for (auto& p : pending_) release(*p);
 }
 
-std::uint64_t Connection::held_bytes() const {
-  std::uint64_t n = sniff_.size();
-  for (const auto& p : pending_) n += p->held;
-  return n;
-}
-
 void Connection::release(Pending& p) {
   table_.buffered_ -= std::min(table_.buffered_, p.held);
   p.held = 0;

@@ -27,7 +27,6 @@ class Connection {
   // Set once the connection is known not to be followed; the table then drops it.
   std::optional<Verdict> rejected() const { return rejected_; }
   std::uint64_t last_ns() const { return last_ns_; }
-  std::uint64_t held_bytes() const;
   const ConnKey& key() const { return key_; }
 
  private:

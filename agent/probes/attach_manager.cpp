@@ -210,10 +210,4 @@ std::optional<AttachManager::Clock::duration> AttachManager::tick(Clock::time_po
   return pending_.top().first - now;
 }
 
-std::vector<std::string> AttachManager::attached_paths() const {
-  std::vector<std::string> out;
-  for (const auto& [id, f] : attached_) out.push_back(f.path);
-  return out;
-}
-
 }  // namespace shadowmeter::probes

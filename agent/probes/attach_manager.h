@@ -65,8 +65,6 @@ class AttachManager {
 
   std::size_t attached_files() const { return attached_.size(); }
   const AttachStats& stats() const { return stats_; }
-  // Paths of attached files (for logs and tests).
-  std::vector<std::string> attached_paths() const;
 
  private:
   struct AttachedFile {

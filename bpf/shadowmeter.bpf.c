@@ -21,7 +21,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by user space before load. */
 const volatile __u32 agent_tgid = 0; /* never observe the agent itself */
 /* Payload records do not wake the agent (it drains the ring on a short timer) until this many
- * bytes wait: one wakeup per record would cost more than the parsing. */
+ * bytes wait: one wakeup per record would cost more than the parsing. The first record of a
+ * connection is the exception. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* One in-flight SSL call per thread. */
@@ -194,6 +195,7 @@ struct emit_ctx {
   struct sm_data_event* ev;
   __u64 src;
   __u64 total;
+  bool first_of_conn; /* wake the agent for it: classification and /proc attribution need it now */
 };
 
 static long emit_chunk(__u32 i, struct emit_ctx* c) {
@@ -212,7 +214,8 @@ static long emit_chunk(__u32 i, struct emit_ctx* c) {
   ev->len = (__u32)n;
   __u64 size = offsetof(struct sm_data_event, data) + n;
   if (size > sizeof(*ev)) return 1;
-  if (bpf_ringbuf_output(&events, ev, size, data_wakeup_flags())) {
+  __u64 flags = (i == 0 && c->first_of_conn) ? BPF_RB_FORCE_WAKEUP : data_wakeup_flags();
+  if (bpf_ringbuf_output(&events, ev, size, flags)) {
     count(SM_CNT_RINGBUF_DROPS, 1);
     count(SM_CNT_RINGBUF_DROP_BYTES, n);
   }
@@ -244,6 +247,7 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
   __u32 tgid = id >> 32;
   struct sm_conn_key key = {.tgid = tgid, .ssl = c.ssl};
   struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+  bool first_of_conn = !st;
   if (!st) {
     struct conn_state fresh = {.id = (bpf_ktime_get_ns() << 6) | (bpf_get_smp_processor_id() & 63), .fd = -1};
     bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
@@ -281,7 +285,7 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
   if (bytes > max) count(SM_CNT_OVERSIZE_BYTES, bytes - max);
   st->offset[dir] += bytes;
 
-  struct emit_ctx ectx = {.ev = ev, .src = c.buf, .total = copy};
+  struct emit_ctx ectx = {.ev = ev, .src = c.buf, .total = copy, .first_of_conn = first_of_conn};
   bpf_loop(SM_MAX_CHUNKS, emit_chunk, &ectx, 0);
   return 0;
 }

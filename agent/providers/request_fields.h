@@ -1,9 +1,11 @@
-// The request-body fields every provider reads (model, stream), without keeping any prompt text.
+// The request-body fields every provider reads (model, stream, and a count of the prompt text for
+// estimates), without keeping any prompt text.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "providers/estimate.h"
 #include "providers/json_scan.h"
 #include "providers/path_info.h"
 
@@ -13,9 +15,13 @@ class RequestFields final : public JsonVisitor {
  public:
   std::string model;
   bool stream = false;
+  TokenEstimate::Tally prompt;  // prompt text counted, for estimates; the text itself is not kept
 
   void on_string(std::string_view path, std::string_view value) override {
-    if (path == "model") model = bounded(value);
+    if (path == "model")
+      model = bounded(value);
+    else if (TokenEstimate::is_prompt_path(path))
+      prompt.add(value);
   }
   void on_bool(std::string_view path, bool v) override {
     // stream_options.include_usage is not needed: a stream without usage simply reports none.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "providers/estimate.h"
 #include "providers/json_scan.h"
 #include "providers/path_info.h"
 #include "providers/request_fields.h"
@@ -121,6 +122,7 @@ class ResponseVisitor final : public JsonVisitor {
   ObjectFields nested;  // "response.*" (Responses API stream events)
   std::string type;     // root "type" (Responses API stream events)
   bool finish_reason = false;
+  TokenEstimate* output_text = nullptr;  // counts generated text, for an estimate when usage is absent
 
   void reset() {
     root.reset();
@@ -134,6 +136,8 @@ class ResponseVisitor final : public JsonVisitor {
       assign_bounded(type, value, 64);
     } else if (path == "choices.[].finish_reason") {
       if (!value.empty()) finish_reason = true;
+    } else if (generated_text(path)) {
+      if (output_text) output_text->add_output_text(value);
     } else if (strip_prefix(path, "response")) {
       object_string(nested, path, value);
     } else {
@@ -154,6 +158,12 @@ class ResponseVisitor final : public JsonVisitor {
   }
 
  private:
+  // Chat deltas and messages, legacy completions, Responses API deltas and output items.
+  static bool generated_text(std::string_view path) {
+    return path == "choices.[].delta.content" || path == "choices.[].message.content" ||
+           path == "choices.[].text" || path == "choices.[].delta.reasoning_content" || path == "delta" ||
+           path == "output.[].content.[].text";
+  }
   static void object_string(ObjectFields& f, std::string_view path, std::string_view value) {
     if (path == "model")
       assign_bounded(f.model, value);
@@ -226,10 +236,13 @@ class OpenAiSession final : public ExchangeSession {
     scanner_.scan(req.body, v);  // a cut or non-JSON body still yields what came before the cut
     call_.request_model = std::move(v.model);
     stream_requested_ = v.stream;
+    estimate_.add_input(v.prompt);
+    visitor_.output_text = &estimate_;
   }
 
   void on_response_head(const ResponseHeadView& head) override {
     head_seen_ = true;
+    status_ = head.status;
     event_stream_ = head.event_stream;
     if (!head.headers) return;
     for (const auto& [name, value] : *head.headers) {
@@ -259,6 +272,7 @@ class OpenAiSession final : public ExchangeSession {
     if (data.empty()) return;
     ResponseVisitor& v = visitor_;
     v.reset();
+    v.output_text = &estimate_;
     if (scanner_.scan(data, v) != ScanResult::ok) {
       // SSE events arrive whole, so a bad one is a malformed stream, not a cut.
       stream_invalid_ = true;
@@ -295,6 +309,11 @@ class OpenAiSession final : public ExchangeSession {
         finish_stream(complete);
       else
         finish_body(complete);
+      // No usage in the traffic (a stream without include_usage, a cut stream): estimate it from
+      // the text, labelled as an estimate, rather than report nothing or a partial figure.
+      if (call_.usage.source == UsageSource::none && call_.error_type.empty() && status_ >= 200 &&
+          status_ < 300 && estimate_.has_output())
+        call_.usage = estimate_.to_usage();
     }
     if (!deployment_.empty()) call_.attributes.emplace_back("shadowmeter.azure.deployment", deployment_);
     for (std::size_t i = 0; i < kHeaderAttrCount; ++i) {
@@ -324,6 +343,7 @@ class OpenAiSession final : public ExchangeSession {
     if (!json_body_ || body_.empty()) return;
     ResponseVisitor& v = visitor_;
     v.reset();
+    v.output_text = &estimate_;
     const ScanResult r = scanner_.scan(body_, v);
     const bool cut = !complete || overflow_;
     if (r == ScanResult::invalid || (r == ScanResult::truncated && !cut)) {
@@ -343,6 +363,8 @@ class OpenAiSession final : public ExchangeSession {
   std::array<std::string, kHeaderAttrCount> header_values_;
   bool stream_requested_ = false;
   bool head_seen_ = false;
+  int status_ = 0;
+  TokenEstimate estimate_;
   bool event_stream_ = false;
   bool json_body_ = true;  // false when Content-Type names something other than JSON
   std::string body_;

@@ -150,7 +150,17 @@ void Agent::Impl::start() {
 
   const std::string catalog_path = find_catalog(cfg.catalog_path);
   catalog = providers::Catalog::load_file(catalog_path);
-  log::info("AI catalog: " + std::to_string(catalog.size()) + " host patterns from " + catalog_path);
+  for (const auto& extra : cfg.extra_providers) {
+    for (const auto& h : extra.hosts) {
+      try {
+        catalog.add({extra.provider, h, extra.format});
+      } catch (const std::runtime_error& ex) {
+        throw std::runtime_error("config providers: " + extra.provider + ": " + ex.what());
+      }
+    }
+  }
+  log::info("AI catalog: " + std::to_string(catalog.size()) + " host patterns from " + catalog_path +
+            (cfg.extra_providers.empty() ? "" : " and the config's providers"));
   host = host_name(cfg.host_name);
 
   if (cfg.stdout_events) sink = std::make_unique<exporting::StdoutSink>(stdout, true);

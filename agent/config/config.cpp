@@ -9,6 +9,8 @@
 //             max_total_buffer_bytes: 268435456, max_connections: 65536, connection_idle_seconds: 300}
 //   attach:  {rescan_seconds: 30, detach_grace_seconds: 60}
 //   log:     {level: info}
+//   providers: [{provider: NAME, format: openai, hosts: [HOST, "HOST:PORT"]}]
+//   pricing: {file: "", azure_deployments: {DEPLOYMENT: MODEL}}
 #include "config/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -46,6 +48,7 @@ enum class Key {
   rescan_seconds,
   detach_grace_seconds,
   log_level,
+  prices,
 };
 
 struct Setting {
@@ -71,9 +74,11 @@ constexpr Setting kSettings[] = {
     {Key::rescan_seconds, "attach", "rescan_seconds", nullptr},
     {Key::detach_grace_seconds, "attach", "detach_grace_seconds", nullptr},
     {Key::log_level, "log", "level", "log-level"},
+    {Key::prices, "pricing", "file", "prices"},
 };
 
-constexpr const char* kSections[] = {"output", "capture", "attach", "log"};
+constexpr const char* kSections[] = {"output", "capture", "attach", "log", "pricing"};
+constexpr const char* kFormats[] = {"openai", "anthropic", "gemini", "bedrock", "cohere", "ollama"};
 
 // Smallest ring buffer that still holds a few maximum-size records (16 KiB payload each).
 constexpr std::uint64_t kMinRingbufBytes = 65536;
@@ -192,12 +197,58 @@ void apply(AgentConfig& c, Key key, const std::string& where, const std::string&
     case Key::log_level:
       c.log_level = parse_log_level(where, v);
       break;
+    case Key::prices:
+      c.prices_path = v;
+      break;
+  }
+}
+
+std::string at(const std::string& file, const YAML::Node& n);
+
+void apply_providers(AgentConfig& c, const std::string& file, const YAML::Node& list) {
+  if (list.IsNull()) return;
+  if (!list.IsSequence()) fail(at(file, list) + ": providers", "expected a list of {provider, format, hosts}");
+  for (const YAML::Node& n : list) {
+    const std::string where = at(file, n) + ": providers";
+    if (!n.IsMap()) fail(where, "each entry is a mapping {provider, format, hosts}");
+    ExtraProvider p;
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      if (k == "provider" && kv.second.IsScalar()) {
+        p.provider = kv.second.Scalar();
+      } else if (k == "format" && kv.second.IsScalar()) {
+        p.format = kv.second.Scalar();
+      } else if (k == "hosts" && kv.second.IsSequence()) {
+        for (const auto& h : kv.second) {
+          if (!h.IsScalar() || h.Scalar().empty()) fail(where + ".hosts", "expected host names");
+          p.hosts.push_back(h.Scalar());
+        }
+      } else {
+        fail(where + "." + k, "unknown key or wrong type (provider: text, format: text, hosts: list)");
+      }
+    }
+    if (p.provider.empty()) fail(where, "needs a provider name");
+    if (p.hosts.empty()) fail(where, "needs at least one host");
+    bool known = false;
+    for (const char* f : kFormats) known = known || p.format == f;
+    if (!known) fail(where + ".format", "'" + p.format + "' is not one of openai, anthropic, gemini, bedrock, cohere, ollama");
+    c.extra_providers.push_back(std::move(p));
+  }
+}
+
+void apply_azure_deployments(AgentConfig& c, const std::string& where, const YAML::Node& map) {
+  if (map.IsNull()) return;
+  if (!map.IsMap()) fail(where, "expected a mapping of deployment name to model name");
+  for (const auto& kv : map) {
+    if (!kv.second.IsScalar() || kv.second.Scalar().empty())
+      fail(where + "." + kv.first.Scalar(), "expected a model name");
+    c.azure_deployments.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
 }
 
 bool is_string_key(Key k) {
   return k == Key::collector || k == Key::collector_token_file || k == Key::listen || k == Key::host_name ||
-         k == Key::catalog;
+         k == Key::catalog || k == Key::prices;
 }
 
 std::string at(const std::string& file, const YAML::Node& n) {
@@ -222,6 +273,14 @@ void apply_yaml_map(AgentConfig& c, const std::string& file, const YAML::Node& m
     const std::string path = section.empty() ? key : section + "." + key;
     const std::string where = at(file, kv.first) + ": " + path;
     if (!seen.insert(key).second) fail(where, "duplicate key");
+    if (section.empty() && key == "providers") {
+      apply_providers(c, file, kv.second);
+      continue;
+    }
+    if (section == "pricing" && key == "azure_deployments") {
+      apply_azure_deployments(c, where, kv.second);
+      continue;
+    }
     if (section.empty()) {
       bool is_section = false;
       for (const char* sec : kSections) is_section = is_section || key == sec;
@@ -347,6 +406,7 @@ std::string usage_text() {
          "\"[::1]:9464\",\n"
          "                               \":9464\" = all addresses); default: no HTTP endpoint\n"
          "  --catalog FILE               AI provider catalog; default: the installed catalog.yaml\n"
+         "  --prices FILE                LiteLLM-format price table layered over the built-in prices\n"
          "  --host-name NAME             host.name of every event; default: the system host name\n"
          "  --log-level LEVEL            debug, info, warn or error; default: info\n"
          "  --ringbuf-bytes N            BPF ring buffer size, a power of two >= 65536; default: 16777216\n"

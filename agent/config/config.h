@@ -4,9 +4,17 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace shadowmeter::config {
+
+// An AI endpoint added to the catalog from the config (a company gateway, a self-hosted vLLM).
+struct ExtraProvider {
+  std::string provider;            // gen_ai.provider.name
+  std::string format;              // wire format module: openai, anthropic, gemini, bedrock, cohere, ollama
+  std::vector<std::string> hosts;  // catalog host patterns; "host:port" for one service on a host
+};
 
 struct AgentConfig {
   // output
@@ -18,6 +26,11 @@ struct AgentConfig {
 
   // catalog
   std::string catalog_path;                 // default: installed share dir, else the source tree copy
+  std::vector<ExtraProvider> extra_providers;  // providers: [...], layered over the catalog
+
+  // pricing
+  std::string prices_path;                  // LiteLLM-format price table layered over the built-in one
+  std::vector<std::pair<std::string, std::string>> azure_deployments;  // deployment -> model
 
   // capture
   std::uint32_t ringbuf_bytes = 16u << 20;  // BPF ring buffer size (power of two)

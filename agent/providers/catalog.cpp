@@ -18,6 +18,17 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 // Returns "" when the (lower-cased) pattern is acceptable, else why not.
 std::string pattern_problem(std::string_view p) {
   if (p.empty()) return "empty host pattern";
+  // "host:port" names one service on a host (self-hosted servers: vLLM, Ollama, a gateway).
+  if (const auto colon = p.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view port = p.substr(colon + 1);
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535)
+      return "host pattern port must be a number from 1 to 65535";
+    if (p.find('*') != std::string_view::npos) return "a host pattern with a port cannot have a wildcard";
+    p = p.substr(0, colon);
+    if (p.empty()) return "empty host pattern";
+  }
   if (p.size() > kMaxHostLen) return "host pattern longer than 253 characters";
   for (char c : p) {
     const bool ok =
@@ -86,6 +97,7 @@ void Catalog::add(CatalogEntry e) {
     throw std::runtime_error(problem + ": '" + e.pattern + "'");
 
   const bool wildcard = e.pattern.find('*') != std::string::npos;
+  if (e.pattern.find(':') != std::string::npos) has_ports_ = true;
   if (!wildcard) {
     if (auto it = exact_.find(e.pattern); it != exact_.end()) {
       entries_[it->second] = std::move(e);
@@ -124,6 +136,26 @@ const CatalogEntry* Catalog::find(std::string_view host) const {
     if (glob(entries_[i].pattern, h, true)) return &entries_[i];
   }
   return nullptr;
+}
+
+const CatalogEntry* Catalog::find(std::string_view host, std::uint16_t port) const {
+  if (port != 0 && !has_ports_) return find(host);
+  if (port != 0) {
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    if (!host.empty() && host.size() <= kMaxHostLen) {
+      std::array<char, kMaxHostLen + 6> buf;
+      std::size_t n = 0;
+      for (char c : host) buf[n++] = lower(c);
+      buf[n++] = ':';
+      char digits[5];
+      std::size_t k = 0;
+      for (std::uint16_t v = port; v != 0; v = static_cast<std::uint16_t>(v / 10))
+        digits[k++] = static_cast<char>('0' + v % 10);
+      while (k) buf[n++] = digits[--k];
+      if (auto it = exact_.find(std::string_view(buf.data(), n)); it != exact_.end()) return &entries_[it->second];
+    }
+  }
+  return find(host);
 }
 
 std::optional<CatalogEntry> Catalog::match(std::string_view host) const {

@@ -14,7 +14,7 @@ namespace shadowmeter::providers {
 
 struct CatalogEntry {
   std::string provider;  // gen_ai.provider.name
-  std::string pattern;   // "api.openai.com" or "*.openai.azure.com" (any non-empty label run)
+  std::string pattern;   // "api.openai.com", "*.openai.azure.com" (any non-empty label run), "10.0.0.7:8000"
   std::string format;    // wire format module: "openai", "anthropic", ... ("" = generic)
 };
 
@@ -28,6 +28,8 @@ class Catalog {
   std::optional<CatalogEntry> match(std::string_view host) const;
   // Same as match() without copying the entry; the pointer lives as long as the catalog is unchanged.
   const CatalogEntry* find(std::string_view host) const;
+  // A "host:port" entry for this port first (port 0: none), then the host's own entries.
+  const CatalogEntry* find(std::string_view host, std::uint16_t port) const;
   std::size_t size() const { return entries_.size(); }
   // Lower-cases the pattern; a pattern already present is replaced (later sources override).
   // Throws std::runtime_error on an invalid pattern or an empty provider name.
@@ -42,6 +44,7 @@ class Catalog {
   std::vector<CatalogEntry> entries_;
   std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> exact_;  // -> entries_ index
   std::vector<std::size_t> wildcards_;  // entries_ indices, longest pattern first
+  bool has_ports_ = false;              // some pattern is "host:port"
 };
 
 }  // namespace shadowmeter::providers

@@ -399,3 +399,33 @@ TEST_CASE("a flag can fix what only the combination with the file got wrong") {
   CHECK(c.max_total_buffer_bytes == 1048576u);
   CHECK(c.max_body_bytes == 65536u);
 }
+
+TEST_CASE("providers and pricing from the YAML file") {
+  TempFile f(
+      "providers:\n"
+      "  - {provider: company_gateway, format: openai, hosts: [llm-gw.corp.example]}\n"
+      "  - provider: vllm\n"
+      "    format: openai\n"
+      "    hosts: [\"10.0.4.17:8000\", vllm.ml.svc:8000]\n"
+      "pricing:\n"
+      "  file: /etc/shadowmeter/prices.json\n"
+      "  azure_deployments: {chat-prod-4o: gpt-4o, embed: text-embedding-3-small}\n");
+  const AgentConfig c = load_yaml_file(f.path());
+  REQUIRE(c.extra_providers.size() == 2);
+  CHECK(c.extra_providers[0].provider == "company_gateway");
+  CHECK(c.extra_providers[0].format == "openai");
+  CHECK(c.extra_providers[0].hosts == std::vector<std::string>{"llm-gw.corp.example"});
+  CHECK(c.extra_providers[1].hosts == std::vector<std::string>{"10.0.4.17:8000", "vllm.ml.svc:8000"});
+  CHECK(c.prices_path == "/etc/shadowmeter/prices.json");
+  REQUIRE(c.azure_deployments.size() == 2);
+  CHECK(c.azure_deployments[0] == std::pair<std::string, std::string>{"chat-prod-4o", "gpt-4o"});
+  CHECK(parse_ok({"--prices", "/p.json"}).prices_path == "/p.json");
+
+  CHECK_THAT(yaml_error("providers:\n  - {provider: x, format: soap, hosts: [a.example]}\n"),
+             Contains("providers.format: 'soap' is not one of"));
+  CHECK_THAT(yaml_error("providers:\n  - {provider: x, format: openai}\n"), Contains("needs at least one host"));
+  CHECK_THAT(yaml_error("providers:\n  - {format: openai, hosts: [a]}\n"), Contains("needs a provider name"));
+  CHECK_THAT(yaml_error("providers: {a: b}\n"), Contains("expected a list"));
+  CHECK_THAT(yaml_error("pricing: {azure_deployments: [a]}\n"), Contains("expected a mapping of deployment"));
+  CHECK_THAT(yaml_error("pricing: {currency: eur}\n"), Equals("FILE:1: pricing.currency: unknown key"));
+}

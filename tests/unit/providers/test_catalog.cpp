@@ -36,7 +36,7 @@ using shadowmeter::testing::TempFile;
 
 TEST_CASE("shipped catalog loads and names every provider") {
   const Catalog c = Catalog::load_file(SM_CATALOG_FILE);
-  CHECK(c.size() == 22);
+  CHECK(c.size() == 24);
 
   auto e = c.match("api.openai.com");
   REQUIRE(e);
@@ -72,6 +72,10 @@ TEST_CASE("shipped catalog loads and names every provider") {
   CHECK(c.match("aiplatform.googleapis.com")->format == "gemini");
   CHECK(c.match("bedrock-runtime.eu-west-1.amazonaws.com")->format == "bedrock");
   CHECK(c.match("api.cohere.ai")->format == "cohere");
+  REQUIRE(c.find("localhost", 11434));
+  CHECK(c.find("localhost", 11434)->provider == "ollama");
+  CHECK(c.find("127.0.0.1", 11434)->format == "ollama");
+  CHECK_FALSE(c.find("localhost", 8080));
 }
 
 TEST_CASE("catalog matching is case-insensitive and ignores a trailing dot") {
@@ -218,4 +222,30 @@ TEST_CASE("load_file names the file in its errors") {
           "'bad host'");
   TempFile good("- {provider: x, hosts: [ok.example.com], format: openai}\n");
   CHECK(Catalog::load_file(good.path()).size() == 1);
+}
+
+TEST_CASE("host:port patterns name one service and are tried before the host alone") {
+  Catalog c;
+  c.add({"vllm", "10.0.4.17:8000", "openai"});
+  c.add({"ollama", "localhost:11434", "ollama"});
+  c.add({"company_gateway", "gw.corp.example", "openai"});
+  const CatalogEntry* e = c.find("10.0.4.17", 8000);
+  REQUIRE(e);
+  CHECK(e->provider == "vllm");
+  CHECK_FALSE(c.find("10.0.4.17", 8001));
+  CHECK_FALSE(c.find("10.0.4.17"));
+  REQUIRE(c.find("LOCALHOST", 11434));
+  CHECK(c.find("LOCALHOST", 11434)->provider == "ollama");
+  REQUIRE(c.find("gw.corp.example", 443));
+  CHECK(c.find("gw.corp.example", 443)->provider == "company_gateway");
+  CHECK(c.find("gw.corp.example", 0)->provider == "company_gateway");
+  c.add({"gw_port", "gw.corp.example:8443", "openai"});
+  CHECK(c.find("gw.corp.example", 8443)->provider == "gw_port");
+  CHECK(c.find("gw.corp.example", 443)->provider == "company_gateway");
+
+  CHECK_THROWS_WITH(c.add({"x", "a.example:0", ""}), Catch::Contains("port must be a number from 1 to 65535"));
+  CHECK_THROWS_WITH(c.add({"x", "a.example:70000", ""}), Catch::Contains("port must be a number"));
+  CHECK_THROWS_WITH(c.add({"x", "a.example:", ""}), Catch::Contains("port must be a number"));
+  CHECK_THROWS_WITH(c.add({"x", "*.a.example:443", ""}), Catch::Contains("cannot have a wildcard"));
+  CHECK_THROWS_WITH(c.add({"x", ":443", ""}), Catch::Contains("empty host pattern"));
 }

@@ -3,12 +3,15 @@
 #include <algorithm>
 
 #include "capture/host.h"
+#include "capture/http2_connection.h"
+#include "protocols/http2/decoder.h"
 
 namespace shadowmeter::capture {
 namespace {
 
-constexpr std::size_t kSniffBytes = 24;  // "PRI * HTTP/2.0\r\n" and any method + space fit
-constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n";
+constexpr std::size_t kSniffBytes = 24;  // the HTTP/2 preface and any method + space fit
+// Enough for an HTTP/2 server's first SETTINGS (and a WINDOW_UPDATE) sent before the client's preface.
+constexpr std::size_t kEarlyIngressBytes = 4096;
 
 providers::HeaderList to_header_list(const std::vector<http1::Header>& hs) {
   providers::HeaderList out;
@@ -70,8 +73,8 @@ class Connection::RequestSink final : public http1::MessageSink {
     auto& t = c_.table_;
     auto hp = parse_host_header(head.header("host"));
     if (!c_.ai_) {
-      std::optional<providers::CatalogEntry> entry;
-      if (hp) entry = t.catalog_.match(hp->host);
+      const providers::CatalogEntry* entry =
+          hp ? t.catalog_.find(hp->host, hp->port.value_or(c_.peer_.port)) : nullptr;
       if (!entry) {
         c_.rejected_ = Verdict::not_ai;
         current_ = nullptr;
@@ -256,17 +259,27 @@ void Connection::feed(const Chunk& c) {
       ++table_.stats_.gaps;
       table_.stats_.gap_bytes += lost;
       if (rejected_) return;
+      if (h2_) {
+        h2_->gap(c.direction);
+        return;
+      }
       if (c.direction == Direction::egress) {
         sniff_.clear();
         if (http1_) request_parser_->gap(lost);
       } else if (ai_) {
         response_parser_->gap(lost);
+      } else {
+        early_ingress_lost_ = true;
       }
     } else if (c.stream_offset + data.size() <= expected_[d]) {
       ++table_.stats_.duplicate_chunks;
       return;
     } else {
       ++table_.stats_.gaps;
+      if (h2_) {
+        h2_->gap(c.direction);
+        return;
+      }
       if (c.direction == Direction::egress && http1_) request_parser_->gap(UINT64_MAX / 2);
       if (c.direction == Direction::ingress && ai_) response_parser_->gap(UINT64_MAX / 2);
     }
@@ -276,13 +289,25 @@ void Connection::feed(const Chunk& c) {
   seen_[d] = true;
   if (data.empty()) return;
 
+  if (h2_) {
+    h2_->feed(c.direction, data);
+    return;
+  }
   if (!ai_) {
     if (c.direction == Direction::ingress) {
       // A client speaks first in HTTP: a request received before anything was sent means we are
       // the server. Other bytes received first may be the rest of a response that was under way
       // when the agent started; the next request on the connection will tell.
-      if (!seen_[static_cast<int>(Direction::egress)] && first_in_direction && http1::looks_like_request_start(data))
+      if (!seen_[static_cast<int>(Direction::egress)] && first_in_direction && http1::looks_like_request_start(data)) {
         rejected_ = Verdict::server;
+        return;
+      }
+      if (!http1_ && !early_ingress_lost_) {
+        if (early_ingress_.size() + data.size() <= kEarlyIngressBytes)
+          early_ingress_.append(data);
+        else
+          early_ingress_lost_ = true;
+      }
       return;
     }
     if (http1_) {
@@ -302,8 +327,12 @@ void Connection::feed(const Chunk& c) {
       sniff_.assign(view);
       return;  // too short to tell yet
     }
-    if (view.starts_with(kHttp2Preface.substr(0, std::min(view.size(), kHttp2Preface.size())))) {
-      rejected_ = Verdict::http2;  // HTTP/2 needs its own parser (HPACK); not followed here
+    if (http2::looks_like_preface(view)) {
+      if (view.size() < kSniffBytes) {
+        sniff_.assign(view);  // the preface is still arriving
+        return;
+      }
+      start_http2(view);
       return;
     }
     if (!http1::looks_like_request_start(view)) {
@@ -311,10 +340,24 @@ void Connection::feed(const Chunk& c) {
       return;
     }
     http1_ = true;
+    early_ingress_.clear();
+    early_ingress_.shrink_to_fit();
     feed_direction(Direction::egress, view);
     return;
   }
   feed_direction(c.direction, data);
+}
+
+void Connection::start_http2(std::string_view first_egress) {
+  h2_ = std::make_unique<Http2Connection>(*this);
+  if (early_ingress_lost_) {
+    h2_->gap(Direction::ingress);
+  } else if (!early_ingress_.empty()) {
+    std::string early;
+    early.swap(early_ingress_);
+    h2_->feed(Direction::ingress, early);
+  }
+  if (!h2_->failed()) h2_->feed(Direction::egress, first_egress);
 }
 
 void Connection::feed_direction(Direction d, std::string_view bytes) {
@@ -366,6 +409,10 @@ void Connection::emit_front(const http1::MessageEnd* response_end) {
 
 void Connection::finish(std::uint64_t ts_ns) {
   if (ts_ns > now_ns_) now_ns_ = ts_ns;
+  if (h2_) {
+    h2_->finish();
+    return;
+  }
   if (ai_) {
     request_parser_->eof();
     response_parser_->eof();  // a body delimited by close completes and is emitted here

@@ -13,6 +13,8 @@
 
 namespace shadowmeter::capture {
 
+class Http2Connection;
+
 class Connection {
  public:
   Connection(ConnectionTable& table, const Chunk& first);
@@ -30,12 +32,14 @@ class Connection {
   const ConnKey& key() const { return key_; }
 
  private:
+  friend class Http2Connection;
   struct Pending;
   class RequestSink;
   class ResponseSink;
 
   void classify_egress(const Chunk& c);
   void feed_direction(Direction d, std::string_view bytes);
+  void start_http2(std::string_view first_egress);
   void report_request(Pending& p);
   void emit_front(const http1::MessageEnd* response_end);
   void release(Pending& p);
@@ -53,6 +57,11 @@ class Connection {
   bool ai_ = false;      // a request head named a host in the AI catalog
   std::optional<Verdict> rejected_;
   std::string sniff_;  // first egress bytes, until they show what protocol this is
+  // Bytes received before the first bytes sent were classified (an HTTP/2 server may send its
+  // SETTINGS first); handed to the HTTP/2 decoder if the connection turns out to be HTTP/2.
+  std::string early_ingress_;
+  bool early_ingress_lost_ = false;
+  std::unique_ptr<Http2Connection> h2_;
   const providers::Provider* provider_ = nullptr;
   std::deque<std::unique_ptr<Pending>> pending_;
   std::unique_ptr<RequestSink> request_sink_;

@@ -29,7 +29,8 @@ struct CaptureLimits {
   std::uint64_t idle_ns = 300ull * 1000000000ull;
 };
 
-// Why a connection is not followed.
+// How a connection was classified: followed (ai), or why it is not. http2 means HTTP/2 that cannot
+// be decoded (joined after its start, or frame/HPACK state lost).
 enum class Verdict : std::uint8_t { ai, not_ai, server, http2, not_http };
 const char* to_string(Verdict v);
 
@@ -85,6 +86,7 @@ class ConnectionTable {
 
  private:
   friend class Connection;
+  friend class Http2Connection;
   Connection* find_or_create(const Chunk& c);
   void end(const ConnKey& key, std::uint64_t ts_ns, bool eof);
   void tombstone(const ConnKey& key, Verdict v);

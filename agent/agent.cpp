@@ -20,6 +20,7 @@
 #include "preflight/preflight.h"
 #include "probes/attach_manager.h"
 #include "probes/bpf_probes.h"
+#include "pricing/pricer.h"
 #include "providers/catalog.h"
 #include "providers/registry.h"
 #include "shadowmeter.h"
@@ -51,6 +52,34 @@ std::string find_catalog(const std::string& configured) {
     if (std::filesystem::exists(p, ec)) return p;
   }
   throw std::runtime_error("no AI catalog found: pass --catalog FILE");
+}
+
+std::string find_default_prices() {
+  for (const char* dir : {SHADOWMETER_DATA_DIR, SHADOWMETER_SOURCE_PRICING_DIR}) {
+    std::string p = std::string(dir) + "/default_prices.json";
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) return p;
+  }
+  return {};
+}
+
+// Built-in prices, the configured table over them, and the Azure deployment aliases.
+std::unique_ptr<pricing::Pricer> make_pricer(const config::AgentConfig& cfg) {
+  pricing::PriceTable table;
+  if (const std::string builtin = find_default_prices(); !builtin.empty()) {
+    table = pricing::PriceTable::builtin_from_file(builtin);
+    log::info("prices: " + std::to_string(table.size()) + " models from " + builtin);
+  } else {
+    log::warn("built-in price table default_prices.json not found; only --prices is used");
+  }
+  if (!cfg.prices_path.empty()) {
+    const auto user = pricing::PriceTable::load_file(cfg.prices_path);
+    log::info("prices: " + std::to_string(user.size()) + " models from " + cfg.prices_path);
+    table.overlay(user);
+  }
+  auto pricer = std::make_unique<pricing::Pricer>(std::move(table));
+  for (const auto& [deployment, model] : cfg.azure_deployments) pricer->add_alias("azure.ai.openai", deployment, model);
+  return pricer;
 }
 
 std::string host_name(const std::string& configured) {
@@ -100,6 +129,8 @@ struct Agent::Impl {
   metrics::AgentMetrics metrics;
   providers::Catalog catalog;
   providers::Registry registry;
+  std::unique_ptr<pricing::Pricer> pricer;
+  std::uint64_t last_unpriced = 0;
   attribution::ProcessCache processes;
   std::unique_ptr<exporting::EventSink> sink;
   std::string host;
@@ -125,6 +156,7 @@ struct Agent::Impl {
   void on_record(std::span<const std::uint8_t> rec);
   void on_data(const sm_data_event& ev, std::size_t size);
   void on_exchange(capture::Exchange&& ex);
+  void price(exporting::UsageEvent& e) const;
   void wait_ring();
   void schedule_tick();
   void schedule_drain();
@@ -162,6 +194,7 @@ void Agent::Impl::start() {
   log::info("AI catalog: " + std::to_string(catalog.size()) + " host patterns from " + catalog_path +
             (cfg.extra_providers.empty() ? "" : " and the config's providers"));
   host = host_name(cfg.host_name);
+  pricer = make_pricer(cfg);
 
   if (cfg.stdout_events) sink = std::make_unique<exporting::StdoutSink>(stdout, true);
   if (!cfg.collector_url.empty())
@@ -372,9 +405,33 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   e.tls_library = "openssl";
   e.visibility = "plaintext";
   e.error_type = ex.error_type;
+  price(e);
+  metrics.usage_source(providers::to_string(e.call.usage.source)).Increment();
   const bool failed = !e.error_type.empty() || !e.call.error_type.empty();
   (failed ? metrics.events_error : metrics.events_ok).Increment();
   if (sink) sink->emit(e);
+}
+
+void Agent::Impl::price(exporting::UsageEvent& e) const {
+  const auto& c = e.call;
+  if (!c.usage.input_tokens && !c.usage.output_tokens) return;
+  // The answered model is the one billed; an Azure deployment name stands for its model through
+  // the configured aliases; the requested model is the last resort.
+  std::string_view deployment;
+  for (const auto& [k, v] : c.attributes)
+    if (k == "shadowmeter.azure.deployment") deployment = v;
+  std::string_view chosen;
+  for (std::string_view m : {std::string_view(c.response_model), deployment, std::string_view(c.request_model)}) {
+    if (!m.empty() && pricer->find(c.provider, m)) {
+      chosen = m;
+      break;
+    }
+  }
+  if (chosen.empty()) chosen = !c.response_model.empty() ? std::string_view(c.response_model) : c.request_model;
+  if (auto cost = pricer->cost(c.provider, chosen, c.usage)) {
+    e.cost_usd = cost->usd;
+    e.pricing_source = std::move(cost->source);
+  }
 }
 
 void Agent::Impl::update_metrics() {
@@ -394,6 +451,8 @@ void Agent::Impl::update_metrics() {
     add(metrics.classified(capture::to_string(static_cast<capture::Verdict>(v))), s.verdicts[v],
         last_capture.verdicts[v]);
   last_capture = s;
+  add(metrics.cost_unpriced, pricer->unpriced(), last_unpriced);
+  last_unpriced = pricer->unpriced();
   add(metrics.attach_failures, attach->stats().attach_failures, last_attach_failures);
   last_attach_failures = attach->stats().attach_failures;
   metrics.attached_files.Set(static_cast<double>(attach->attached_files()));

@@ -84,6 +84,10 @@ nlohmann::json to_json(const UsageEvent& e) {
   put_string(j, "shadowmeter.tls.library", e.tls_library);
   j["shadowmeter.visibility"] = e.visibility;
   put_string(j, "error.type", e.error_type.empty() ? c.error_type : e.error_type);
+  if (e.cost_usd) {
+    j["shadowmeter.cost.usd"] = *e.cost_usd;
+    put_string(j, "shadowmeter.cost.pricing_source", e.pricing_source);
+  }
   // Provider attributes never replace the schema's own keys.
   for (const auto& [k, v] : c.attributes) {
     if (!k.empty() && !v.empty() && !j.contains(k)) j[k] = v;

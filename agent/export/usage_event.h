@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,8 @@ struct UsageEvent {
   std::string tls_library;              // "openssl", ...
   std::string visibility = "plaintext";
   std::string error_type;               // "" when none
+  std::optional<double> cost_usd;       // estimated list price; absent when the model is not priced
+  std::string pricing_source;           // which price table entry produced cost_usd
 };
 
 // 128-bit random id as 32 lower-case hex chars (OpenSSL RAND_bytes).

@@ -76,6 +76,12 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
       buffer_bytes(gauge(*r, "shadowmeter_buffer_bytes", "Bytes held in per-connection buffers right now")),
       buffer_evictions(counter(*r, "shadowmeter_buffer_evictions_total",
                                "Connections dropped to stay under the total buffer budget")),
+      cost_unpriced(counter(*r, "shadowmeter_cost_unpriced_total",
+                            "AI calls with token counts whose model has no price in the price tables")),
+      usage_sources(prometheus::BuildCounter()
+                        .Name("shadowmeter_usage_source_total")
+                        .Help("AI call events by where their token counts came from (estimated, none: not exact)")
+                        .Register(*r)),
       registry_(std::move(r)) {
   // Series that exist from the start read as 0 instead of being absent, so rate() and alerts work
   // before the first occurrence.
@@ -83,6 +89,7 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
        {"malformed", "truncated", "gap", "decode_error", "decode_limit", "body_limit", "json"})
     parse_error(reason);
   for (const char* cls : {"ai", "not_ai", "server", "http2", "not_http"}) classified(cls);
+  for (const char* src : {"response", "stream", "header", "estimated", "none"}) usage_source(src);
 }
 
 std::string AgentMetrics::serialize() const {
@@ -91,6 +98,10 @@ std::string AgentMetrics::serialize() const {
 
 prometheus::Counter& AgentMetrics::parse_error(const std::string& reason) {
   return parse_errors.Add({{"reason", reason}});
+}
+
+prometheus::Counter& AgentMetrics::usage_source(const std::string& source) {
+  return usage_sources.Add({{"source", source}});
 }
 
 prometheus::Counter& AgentMetrics::classified(const std::string& cls) {

@@ -48,7 +48,14 @@ class AgentMetrics {
   // shadowmeter_buffer_evictions_total: connections dropped to stay under the total buffer budget
   prometheus::Counter& buffer_evictions;
 
+  // shadowmeter_cost_unpriced_total: calls with token counts whose model has no price (no cost.usd)
+  prometheus::Counter& cost_unpriced;
+  // shadowmeter_usage_source_total{source="response|stream|header|estimated|none"}: events by where
+  // their token counts came from
+  prometheus::Family<prometheus::Counter>& usage_sources;
+
   prometheus::Counter& parse_error(const std::string& reason);
+  prometheus::Counter& usage_source(const std::string& source);
   prometheus::Counter& classified(const std::string& cls);
 
  private:

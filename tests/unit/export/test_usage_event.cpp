@@ -134,6 +134,17 @@ TEST_CASE("error.type: the capture's error first, else the provider's") {
   CHECK(exporting::to_json(e)["error.type"] == "truncated");
 }
 
+TEST_CASE("cost: present with its pricing source only when priced") {
+  UsageEvent e = full_event();
+  CHECK_FALSE(exporting::to_json(e).contains("shadowmeter.cost.usd"));
+  CHECK_FALSE(exporting::to_json(e).contains("shadowmeter.cost.pricing_source"));
+  e.cost_usd = 0.0123;
+  e.pricing_source = "builtin:2026-07-24:gpt-4o";
+  const auto j = exporting::to_json(e);
+  CHECK(j["shadowmeter.cost.usd"].get<double>() == Approx(0.0123).epsilon(1e-12));
+  CHECK(j["shadowmeter.cost.pricing_source"] == "builtin:2026-07-24:gpt-4o");
+}
+
 TEST_CASE("provider attributes never replace schema keys") {
   UsageEvent e = full_event();
   e.call.attributes = {{"gen_ai.provider.name", "spoofed"},

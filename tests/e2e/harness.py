@@ -97,6 +97,31 @@ class FakeServer:
                 self.proc.wait()
 
 
+class MultiServer(FakeServer):
+    """fakeprovider/multi_server.js (node): every provider's wire format over HTTP/2 and HTTP/1.1 on one
+    port. Same attributes as FakeServer (port, pid, ca, log) and the same stop()."""
+
+    def __init__(self, workdir, verbose=True):  # pylint: disable=super-init-not-called
+        self.workdir = workdir
+        self.log = os.path.join(workdir, "multiserver.log")
+        self.ca = os.path.join(workdir, "certs", "ca.pem")
+        port_file = os.path.join(workdir, "multiserver.port")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                ["node", os.path.join(HERE, "fakeprovider", "multi_server.js"), *(["--verbose"] * verbose),
+                 "--cert-dir", os.path.join(workdir, "certs"), "--port-file", port_file],
+                stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.time() + 20
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("multi_server.js did not start:\n" + tail(self.log))
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.port = int(f.read())
+        self.pid = self.proc.pid
+
+
 class Agent:
     """The agent with --stdout; a thread collects its stdout events."""
 

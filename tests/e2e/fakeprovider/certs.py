@@ -5,7 +5,9 @@ The server certificate covers every host name the tests and the benchmark point 
 import os
 import subprocess
 
-HOSTS = ("api.openai.com", "static.example.test")
+HOSTS = ("api.openai.com", "static.example.test", "api.anthropic.com", "generativelanguage.googleapis.com",
+         "us-central1-aiplatform.googleapis.com", "bedrock-runtime.us-east-1.amazonaws.com", "api.cohere.com",
+         "api.groq.com", "api.mistral.ai")
 
 _EXT = """basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment

@@ -1,6 +1,8 @@
 #include "capture/http2_connection.h"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 
 #include "capture/connection.h"
 #include "capture/host.h"
@@ -56,6 +58,8 @@ struct Http2Connection::Stream final : public http1::MessageSink {
   bool event_stream = false;
   bool cut = false;  // response body passed the per-message or total buffer budget
   std::uint64_t response_body_bytes = 0;
+  std::uint64_t response_wire_bytes = 0;
+  std::optional<std::uint64_t> content_length;  // from the response head
   std::unique_ptr<sse::Parser> sse;
   http1::ParserStats body_stats;
   http1::BodyPipeline pipeline;
@@ -120,7 +124,7 @@ void Http2Connection::on_headers(http2::Side from, std::uint32_t id, const std::
   Stream& s = *it->second;
   if (!s.response_started) {
     response_headers(s, headers, end_stream);
-    if (end_stream && s.response_started) response_end(id, s);
+    if (s.response_started && (end_stream || s.content_length == std::uint64_t{0})) response_end(id, s);
   } else if (end_stream) {
     response_end(id, s);  // trailers end the response
   }
@@ -229,6 +233,10 @@ void Http2Connection::response_headers(Stream& s, const std::vector<http2::Heade
       codings.add_list(h.value);
     } else if (h.name == "content-type") {
       ctype = h.value;
+    } else if (h.name == "content-length") {
+      std::uint64_t n = 0;
+      const auto [ptr, ec] = std::from_chars(h.value.data(), h.value.data() + h.value.size(), n);
+      if (ec == std::errc() && ptr == h.value.data() + h.value.size()) s.content_length = n;
     }
   }
   // 1xx (100 Continue, 103 Early Hints) precede the real response head.
@@ -259,8 +267,11 @@ void Http2Connection::on_data(http2::Side from, std::uint32_t id, std::string_vi
     return;
   }
   if (!s.response_started) return;  // DATA before HEADERS is a protocol error; nothing to pair it with
+  s.response_wire_bytes += payload.size();
   if (!payload.empty()) s.pipeline.feed(payload);
-  if (end_stream) response_end(id, s);
+  // A body whose Content-Length has arrived is complete: clients may close without reading the
+  // frame that carries END_STREAM (some servers send it in an empty DATA frame after the body).
+  if (end_stream || (s.content_length && s.response_wire_bytes >= *s.content_length)) response_end(id, s);
 }
 
 void Http2Connection::response_end(std::uint32_t id, Stream& s) {

@@ -323,3 +323,22 @@ TEST_CASE("HTTP/2: a reset stream, a stream without answer at close, and an erro
   CHECK(h.exchanges[2].error_type == "no_response");
   CHECK(h.table->buffered_bytes() == 0);
 }
+
+TEST_CASE("HTTP/2: a body complete by its Content-Length ends the exchange without END_STREAM") {
+  Harness h;
+  H2 c;
+  h.out(c.client_bytes() + c.request(1));
+  const std::string body = body_json(21, 22, 1);
+  std::string in = c.server_bytes();
+  in += frame(HEADERS, END_HEADERS, 1,
+              c.server_enc.block({{":status", "200"},
+                                  {"content-type", "application/json"},
+                                  {"content-length", std::to_string(body.size())}}));
+  in += frame(DATA, 0, 1, body);  // the END_STREAM frame never comes: the client closed first
+  h.in(in);
+  REQUIRE(h.exchanges.size() == 1);
+  check_usage(h.exchanges[0], 21, 22);
+  CHECK(h.exchanges[0].error_type.empty());
+  h.table->on_connection_end({42, 0xabc, 9}, 5000);
+  CHECK(h.exchanges.size() == 1);
+}

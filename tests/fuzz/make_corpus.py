@@ -112,7 +112,9 @@ def write(target: str, name: str, data: bytes) -> None:
 
 
 def main() -> None:
-    shutil.rmtree(CORPUS, ignore_errors=True)
+    # Only the targets generated here: fuzz_http2 and fuzz_eventstream have their own scripts.
+    for t in ("fuzz_http1_request", "fuzz_http1_response", "fuzz_chunked", "fuzz_sse", "fuzz_decompress"):
+        shutil.rmtree(os.path.join(CORPUS, t), ignore_errors=True)
 
     requests = {
         "openai_chat": request(b"POST", b"/v1/chat/completions", CHAT_REQ, b"Content-Type: application/json\r\n")

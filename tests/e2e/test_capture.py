@@ -27,10 +27,13 @@ class TestCapture(E2ECase):
             self.assert_openai_event(ev, pid=pid, exe="curl", usage=(701, 103, 31, 17),
                                      stream=True, source="stream", response_id=response_ids(out)[0])
         with self.subTest("without include_usage"):
+            # No usage in the traffic: estimated from the text, and labelled so. The prompt
+            # "Say hello (shadowmeter e2e)." is 28 ASCII bytes -> 7 tokens; the completion
+            # "Hello from the fake provider." is 29 -> 8 (ceil(bytes / 4)).
             pid, out = self.call("python", "--stream", "--usage", usage_arg(709, 107))
             ev, = self.events_of(pid)
-            self.assert_openai_event(ev, pid=pid, exe=PYTHON, usage=None, stream=True,
-                                     source="none", response_id=response_ids(out)[0])
+            self.assert_openai_event(ev, pid=pid, exe=PYTHON, usage=(7, 8, None, None), stream=True,
+                                     source="estimated", response_id=response_ids(out)[0])
 
     def test_large_response(self):
         """~400 KB bodies: many TLS records and SSL_read calls before the usage arrives."""

@@ -13,7 +13,7 @@
 
 #include "providers/estimate.h"
 #include "providers/json_scan.h"
-#include "providers/ollama/ollama.h"  // NdjsonLines
+#include "providers/ndjson.h"
 #include "providers/openai/openai.h"
 #include "providers/path_info.h"
 #include "providers/request_fields.h"

@@ -180,10 +180,15 @@ TEST_CASE("server side, HTTP/2 and non-HTTP connections are not followed") {
     REQUIRE(h.exchanges.size() == 1);
     CHECK(*h.exchanges[0].call.usage.input_tokens == 21);
   }
-  SECTION("HTTP/2 preface") {
+  SECTION("HTTP/2 preface: followed (test_http2_capture), unless it is broken") {
     Harness h;
     h.send(Direction::egress, std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24));
+    CHECK(h.ignored.empty());
+    CHECK(h.table->size() == 1);
+    // A first frame that is not SETTINGS breaks the protocol: the connection is not followed.
+    h.send(Direction::egress, std::string("\0\0\0\x8\0\0\0\0\0", 9));
     CHECK(h.table->stats().verdicts[static_cast<int>(Verdict::http2)] == 1);
+    CHECK(h.ignored.size() == 1);
   }
   SECTION("binary protocol") {
     Harness h;

@@ -572,3 +572,35 @@ TEST_CASE("no response at all: request facts only") {
   CHECK(c.usage.source == UsageSource::none);
   CHECK(c.error_type.empty());
 }
+
+TEST_CASE("embeddings body of 5 MB: usage found without a DOM, in 16 KiB pieces") {
+  std::string body = R"({"object":"list","data":[)";
+  int item = 0;
+  while (body.size() < (5u << 20)) {
+    if (item) body += ',';
+    body += R"({"object":"embedding","index":)" + std::to_string(item++) + R"(,"embedding":[)";
+    for (int i = 0; i < 3072; ++i) body += (i ? ",-0.012345678" : "0.012345678");
+    body += "]}";
+  }
+  body += R"(],"model":"text-embedding-3-large","usage":{"prompt_tokens":4711,"total_tokens":4711}})";
+  REQUIRE(body.size() > (5u << 20));
+  Ex x;
+  x.target = "/v1/embeddings";
+  x.request_body = R"({"model":"text-embedding-3-large","input":["a","b"]})";
+  x.body = pieces(body, 16384);
+  const CallInfo c = run(x);
+  CHECK(c.operation == "embeddings");
+  CHECK(c.response_model == "text-embedding-3-large");
+  CHECK(c.usage.source == UsageSource::response);
+  CHECK(c.usage.input_tokens == 4711);
+  CHECK_FALSE(c.usage.output_tokens);
+  CHECK(c.error_type.empty());
+
+  SECTION("cut before the usage: no figure, and no estimate for vectors") {
+    x.body = pieces(body.substr(0, body.size() - 60), 16384);
+    x.complete = false;
+    const CallInfo cut = run(x);
+    CHECK(cut.usage.source == UsageSource::none);
+    CHECK_FALSE(cut.usage.input_tokens);
+  }
+}

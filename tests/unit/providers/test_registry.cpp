@@ -46,33 +46,44 @@ TEST_CASE("openai format gives the OpenAI module under the entry's provider name
   CHECK(c.usage.output_tokens == 2);
 }
 
-TEST_CASE("other formats give the generic provider named after the entry") {
+TEST_CASE("every built-in format has its module; a format without one gets the generic provider") {
   Registry r;
   const Provider& anthropic = r.for_entry({"anthropic", "api.anthropic.com", "anthropic"});
   const Provider& vertex = r.for_entry({"gcp.vertex_ai", "aiplatform.googleapis.com", "gemini"});
   const Provider& gemini = r.for_entry({"gcp.gemini", "generativelanguage.googleapis.com", "gemini"});
-  const Provider& none = r.for_entry({"ollama", "ollama.internal", ""});
+  const Provider& gateway = r.for_entry({"company_gateway", "gw.corp.example", ""});
   CHECK(anthropic.name() == "anthropic");
   CHECK(vertex.name() == "gcp.vertex_ai");
   CHECK(gemini.name() == "gcp.gemini");
-  CHECK(none.name() == "ollama");
+  CHECK(gateway.name() == "company_gateway");
   CHECK(&vertex != &gemini);
   CHECK(r.instances() == 4);
 
+  // The Anthropic module reads the Anthropic usage in the body run() answers with.
   CallInfo c =
       run(anthropic, "/v1/messages",
           R"({"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]})");
   CHECK(c.provider == "anthropic");
   CHECK(c.operation == "chat");
   CHECK(c.request_model == "claude-sonnet-4-5");
-  CHECK_FALSE(c.stream);
+  CHECK(c.usage.source == UsageSource::response);
+  CHECK(c.usage.input_tokens == 1);
+  CHECK(c.usage.output_tokens == 2);
+
+  // Generic: provider, operation guessed from the path, request model; never a token figure.
+  c = run(gateway, "/v1/messages", R"({"model":"claude-haiku-4-5","stream":true})", true);
+  CHECK(c.provider == "company_gateway");
+  CHECK(c.operation == "chat");
+  CHECK(c.stream);
+  CHECK(c.request_model == "claude-haiku-4-5");
   CHECK(c.usage.source == UsageSource::none);
   CHECK_FALSE(c.usage.input_tokens);
   CHECK(c.error_type.empty());
 
-  c = run(anthropic, "/v1/messages", R"({"model":"claude-haiku-4-5","stream":true})", true);
-  CHECK(c.stream);
-  CHECK(c.request_model == "claude-haiku-4-5");
+  for (const char* format : {"openai", "anthropic", "gemini", "bedrock", "cohere", "ollama"}) {
+    const Provider& p = r.for_entry({std::string("p_") + format, "h", format});
+    CHECK(p.name() == std::string("p_") + format);
+  }
 }
 
 TEST_CASE("generic provider: operation and model from the path when the body has none") {

@@ -174,6 +174,11 @@ def decode_eventstream(data):
     return out
 
 
+
+with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "agent", "pricing", "default_prices.json")) as _f:
+    PRICES = json.load(_f)
+
 class TestProviders(E2ECase):
     """One multi_server.js and one agent for the class."""
 
@@ -264,9 +269,32 @@ class TestProviders(E2ECase):
         got = {k: ev.get(k) for k in want}
         self.assertEqual(got, want, "event fields differ: %s" % json.dumps(ev))
         self.assertRegex(ev.get("shadowmeter.event_id", ""), r"^[0-9a-f]{32}$")
+        if usage is not None:
+            self.assert_cost(ev, p, usage)
+        else:
+            self.assertNotIn("shadowmeter.cost.usd", ev)
         if response_id is not None:
             self.assertEqual(ev.get("gen_ai.response.id"), response_id)
         self.assertLessEqual(int(ev["time_unix_nano"]), int(ev["end_time_unix_nano"]))
+
+    def assert_cost(self, ev, p, usage):
+        """Every model the fake providers answer with is in the built-in price table: the event's cost
+        is recomputed here from the table entry its pricing_source names, with the normalised usage
+        (uncached input, cache reads and writes at their own prices, output)."""
+        source = ev.get("shadowmeter.cost.pricing_source", "")
+        self.assertRegex(source, r"^builtin:\d{4}-\d{2}-\d{2}:", "no built-in price: %s" % json.dumps(ev))
+        key = source.split(":", 2)[2]
+        models = {m.lower() for m in (p.request_model, p.response_model) if m}
+        self.assertTrue(any(m.split("@")[0] in key.lower() or key.lower().split("/")[-1] in m for m in models),
+                        "price entry %s is not for %s" % (key, models))
+        entry = PRICES[key]
+        cache_read, cache_creation, _ = p.parts(usage)
+        cr, cw = cache_read or 0, cache_creation or 0
+        inp = entry["input_cost_per_token"]
+        want = ((usage.input - cr - cw) * inp + cr * entry.get("cache_read_input_token_cost", inp)
+                + cw * entry.get("cache_creation_input_token_cost", inp) + usage.output * entry["output_cost_per_token"])
+        self.assertAlmostEqual(ev.get("shadowmeter.cost.usd"), want, delta=want * 1e-9,
+                               msg="cost differs: %s" % json.dumps(ev))
 
     def check_curl_call(self, p, proto, stream, usage):
         pid, body = self.curl(p, proto, stream, [("x-fake-usage", usage_header(usage))])

@@ -2,6 +2,7 @@
 // completion_tokens already include reasoning tokens, so they map onto input/output unchanged.
 #include "providers/openai/openai.h"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string_view>
@@ -17,7 +18,16 @@ namespace {
 // Guard for the copy of a non-streamed body; the capture layer already cuts at its body limit.
 constexpr std::size_t kMaxBodyBytes = 64u << 20;
 
-enum class Endpoint : std::uint8_t { unknown, chat, text_completion, embeddings, responses };
+enum class Endpoint : std::uint8_t {
+  unknown,
+  chat,
+  text_completion,
+  embeddings,
+  responses,
+  images,         // /images/generations, /images/edits: token usage for gpt-image models
+  transcription,  // /audio/transcriptions, /audio/translations: token usage for gpt-4o-transcribe
+  speech,         // /audio/speech: audio out, billed by input characters (no usage in the response)
+};
 
 Endpoint endpoint_of(std::string_view path) {
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
@@ -25,7 +35,22 @@ Endpoint endpoint_of(std::string_view path) {
   if (path.ends_with("/completions")) return Endpoint::text_completion;
   if (path.ends_with("/embeddings")) return Endpoint::embeddings;
   if (path.ends_with("/responses")) return Endpoint::responses;
+  if (path.ends_with("/images/generations") || path.ends_with("/images/edits")) return Endpoint::images;
+  if (path.ends_with("/audio/transcriptions") || path.ends_with("/audio/translations"))
+    return Endpoint::transcription;
+  if (path.ends_with("/audio/speech")) return Endpoint::speech;
   return Endpoint::unknown;
+}
+
+// Audio uploads are multipart/form-data: the model is a form field, not JSON.
+std::string_view multipart_field(std::string_view body, std::string_view name) {
+  const std::string marker = "name=\"" + std::string(name) + "\"";
+  const auto at = body.find(marker);
+  if (at == std::string_view::npos) return {};
+  const auto start = body.find("\r\n\r\n", at);
+  if (start == std::string_view::npos) return {};
+  const std::string_view rest = body.substr(start + 4);
+  return rest.substr(0, std::min(rest.find("\r\n"), kMaxValueLen));
 }
 
 std::string_view operation_of(Endpoint e) {
@@ -38,6 +63,12 @@ std::string_view operation_of(Endpoint e) {
       return "embeddings";
     case Endpoint::responses:
       return "chat";
+    case Endpoint::images:
+      return "image_generation";
+    case Endpoint::transcription:
+      return "audio_transcription";
+    case Endpoint::speech:
+      return "audio_speech";
     case Endpoint::unknown:
       return {};
   }
@@ -235,6 +266,15 @@ class OpenAiSession final : public ExchangeSession {
     RequestFields v;
     scanner_.scan(req.body, v);  // a cut or non-JSON body still yields what came before the cut
     call_.request_model = std::move(v.model);
+    if (call_.request_model.empty() && endpoint_ == Endpoint::transcription)
+      call_.request_model = bounded(multipart_field(req.body, "model"));
+    if (endpoint_ == Endpoint::speech) {
+      // Text-to-speech is billed per input character; the response is audio with no usage.
+      TokenEstimate::Tally chars = v.prompt;
+      if (chars.ascii + chars.other > 0)
+        call_.attributes.emplace_back("shadowmeter.openai.speech_input_characters",
+                                      std::to_string(chars.ascii + chars.other));
+    }
     stream_requested_ = v.stream;
     estimate_.add_input(v.prompt);
     visitor_.output_text = &estimate_;
@@ -254,7 +294,8 @@ class OpenAiSession final : public ExchangeSession {
   }
 
   void on_response_body(std::string_view piece) override {
-    if (event_stream_ || endpoint_ == Endpoint::unknown) return;
+    // Audio and other non-JSON bodies are not kept: they carry no usage.
+    if (event_stream_ || endpoint_ == Endpoint::unknown || !json_body_) return;
     if (body_.size() + piece.size() > kMaxBodyBytes) {
       piece = piece.substr(0, kMaxBodyBytes - body_.size());
       overflow_ = true;

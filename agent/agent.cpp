@@ -20,6 +20,7 @@
 #include "preflight/preflight.h"
 #include "probes/attach_manager.h"
 #include "probes/bpf_probes.h"
+#include "pricing/call_pricing.h"
 #include "pricing/pricer.h"
 #include "providers/catalog.h"
 #include "providers/registry.h"
@@ -413,22 +414,7 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
 }
 
 void Agent::Impl::price(exporting::UsageEvent& e) const {
-  const auto& c = e.call;
-  if (!c.usage.input_tokens && !c.usage.output_tokens) return;
-  // The answered model is the one billed; an Azure deployment name stands for its model through
-  // the configured aliases; the requested model is the last resort.
-  std::string_view deployment;
-  for (const auto& [k, v] : c.attributes)
-    if (k == "shadowmeter.azure.deployment") deployment = v;
-  std::string_view chosen;
-  for (std::string_view m : {std::string_view(c.response_model), deployment, std::string_view(c.request_model)}) {
-    if (!m.empty() && pricer->find(c.provider, m)) {
-      chosen = m;
-      break;
-    }
-  }
-  if (chosen.empty()) chosen = !c.response_model.empty() ? std::string_view(c.response_model) : c.request_model;
-  if (auto cost = pricer->cost(c.provider, chosen, c.usage)) {
+  if (auto cost = pricing::price_call(*pricer, e.call)) {
     e.cost_usd = cost->usd;
     e.pricing_source = std::move(cost->source);
   }

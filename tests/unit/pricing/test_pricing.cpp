@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pricing/call_pricing.h"
 #include "pricing/model_names.h"
 #include "pricing/price.h"
 #include "pricing/price_table.h"
@@ -647,4 +648,50 @@ TEST_CASE("default_prices.json loads whole and prices the main models") {
     CHECK(p.find("gcp.gemini", "gemini-2.0-flash"));
     CHECK(p.find("anthropic", "claude-haiku-4-5"));
   }
+}
+
+TEST_CASE("price_call: answered model first, then the Azure deployment alias, then the requested model") {
+  Pricer p(PriceTable::parse(R"({
+    "gpt-4o": {"litellm_provider": "openai", "input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05},
+    "azure/gpt-4o-mini": {"litellm_provider": "azure", "input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07},
+    "claude-sonnet-4-5": {"litellm_provider": "anthropic", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05}
+  })", "t"));
+  p.add_alias("azure.ai.openai", "chat-prod", "gpt-4o-mini");
+  shadowmeter::providers::CallInfo c;
+  c.provider = "openai";
+  c.request_model = "gpt-4o";
+  c.response_model = "gpt-4o-2024-08-06";
+  c.usage = usage(1000, 100);
+  auto cost = shadowmeter::pricing::price_call(p, c);
+  REQUIRE(cost);
+  CHECK(cost->usd == Approx(1000 * 2.5e-06 + 100 * 1e-05).epsilon(1e-12));
+  CHECK(cost->source == "t:gpt-4o");
+
+  // Azure: the response names a model with no price here, the deployment alias has one.
+  c.provider = "azure.ai.openai";
+  c.request_model.clear();
+  c.response_model = "some-preview-model";
+  c.attributes = {{"shadowmeter.azure.deployment", "chat-prod"}};
+  cost = shadowmeter::pricing::price_call(p, c);
+  REQUIRE(cost);
+  CHECK(cost->usd == Approx(1000 * 1.5e-07 + 100 * 6e-07).epsilon(1e-12));
+  CHECK(cost->source == "t:azure/gpt-4o-mini");
+  CHECK(p.unpriced() == 0);
+
+  // The requested model when nothing else is priced.
+  c.provider = "anthropic";
+  c.attributes.clear();
+  c.request_model = "claude-sonnet-4-5";
+  c.response_model = "claude-unknown-x";
+  cost = shadowmeter::pricing::price_call(p, c);
+  REQUIRE(cost);
+  CHECK(cost->source == "t:claude-sonnet-4-5");
+
+  // Nothing priced: no cost, counted once. No token counts: no cost, not counted.
+  c.request_model = "mystery";
+  CHECK_FALSE(shadowmeter::pricing::price_call(p, c));
+  CHECK(p.unpriced() == 1);
+  c.usage = {};
+  CHECK_FALSE(shadowmeter::pricing::price_call(p, c));
+  CHECK(p.unpriced() == 1);
 }

@@ -20,6 +20,7 @@
 #include "preflight/preflight.h"
 #include "probes/attach_manager.h"
 #include "probes/bpf_probes.h"
+#include "attribution/credentials.h"
 #include "pricing/call_pricing.h"
 #include "pricing/pricer.h"
 #include "providers/catalog.h"
@@ -131,6 +132,7 @@ struct Agent::Impl {
   providers::Catalog catalog;
   providers::Registry registry;
   std::unique_ptr<pricing::Pricer> pricer;
+  std::unique_ptr<attribution::Fingerprinter> fingerprinter;
   std::uint64_t last_unpriced = 0;
   attribution::ProcessCache processes;
   std::unique_ptr<exporting::EventSink> sink;
@@ -196,6 +198,8 @@ void Agent::Impl::start() {
             (cfg.extra_providers.empty() ? "" : " and the config's providers"));
   host = host_name(cfg.host_name);
   pricer = make_pricer(cfg);
+  fingerprinter = std::make_unique<attribution::Fingerprinter>(
+      attribution::Fingerprinter::load_or_create_secret(cfg.fingerprint_secret_file));
 
   if (cfg.stdout_events) sink = std::make_unique<exporting::StdoutSink>(stdout, true);
   if (!cfg.collector_url.empty())
@@ -212,6 +216,13 @@ void Agent::Impl::start() {
   capture::CaptureCallbacks cbs;
   cbs.ignore = [this](const capture::ConnKey& k) { probes->mark_ignored(k.tgid, k.ssl, k.id); };
   cbs.exchange = [this](capture::Exchange&& ex) { on_exchange(std::move(ex)); };
+  // The credential becomes a keyed fingerprint here; capture wipes the header right after.
+  cbs.credential = [this](const providers::HeaderList& headers, std::string_view target, capture::Exchange& ex) {
+    if (const auto c = attribution::find_credential(headers, target)) {
+      ex.api_key_fingerprint = fingerprinter->fingerprint(c->secret);
+      ex.api_key_hint = attribution::credential_hint(*c);
+    }
+  };
   // Short-lived clients (curl) may be gone by the time their response is parsed: read /proc now.
   cbs.new_connection = [this](const capture::ConnKey& k, std::string_view comm) {
     processes.get(static_cast<pid_t>(k.tgid), comm);
@@ -406,6 +417,8 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   e.tls_library = "openssl";
   e.visibility = "plaintext";
   e.error_type = ex.error_type;
+  e.api_key_fingerprint = std::move(ex.api_key_fingerprint);
+  e.api_key_hint = std::move(ex.api_key_hint);
   price(e);
   metrics.usage_source(providers::to_string(e.call.usage.source)).Increment();
   const bool failed = !e.error_type.empty() || !e.call.error_type.empty();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "capture/host.h"
+#include "capture/wipe.h"
 #include "capture/http2_connection.h"
 #include "protocols/http2/decoder.h"
 
@@ -402,6 +403,8 @@ void Connection::emit_front(const http1::MessageEnd* response_end) {
   } else if (p->ex.status >= 400) {
     p->ex.error_type = std::to_string(p->ex.status);
   }
+  if (table_.cb_.credential) table_.cb_.credential(p->request_headers, p->target, p->ex);
+  wipe_request(p->request_headers, p->target);
   release(*p);
   ++table_.stats_.exchanges;
   if (table_.cb_.exchange) table_.cb_.exchange(std::move(p->ex));

@@ -56,6 +56,9 @@ struct CaptureCallbacks {
   std::function<void(Exchange&&)> exchange;
   // A connection seen for the first time (its process is alive now: a good moment to read /proc).
   std::function<void(const ConnKey&, std::string_view comm)> new_connection;
+  // Sees the request headers and target of each exchange just before it is emitted, to record a
+  // fingerprint of the credential in the exchange; the headers and target are wiped right after.
+  std::function<void(const providers::HeaderList&, std::string_view target, Exchange&)> credential;
   // Per-message HTTP outcome that is not `complete` (for parse-error metrics).
   std::function<void(http1::Outcome)> parse_outcome;
 };

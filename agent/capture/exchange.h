@@ -24,6 +24,9 @@ struct Exchange {
   std::string protocol_version = "1.1";
   providers::CallInfo call;
   std::string error_type;      // capture/HTTP-level error ("" when none)
+  // Set by CaptureCallbacks::credential from the request head before it is wiped.
+  std::string api_key_fingerprint;
+  std::string api_key_hint;
 };
 
 }  // namespace shadowmeter::capture

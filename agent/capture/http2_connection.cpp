@@ -6,6 +6,7 @@
 
 #include "capture/connection.h"
 #include "capture/host.h"
+#include "capture/wipe.h"
 #include "protocols/http1/body_pipeline.h"
 #include "protocols/sse/sse_parser.h"
 
@@ -321,8 +322,10 @@ void Http2Connection::emit(std::uint32_t id, std::string_view why) {
     s->ex.error_type = "request_incomplete";  // answered before we saw the whole request
   }
   if (s->ex.error_type.empty() && s->ex.status >= 400) s->ex.error_type = std::to_string(s->ex.status);
-  release(*s);
   auto& t = conn_.table_;
+  if (t.cb_.credential) t.cb_.credential(s->request_headers, s->target, s->ex);
+  wipe_request(s->request_headers, s->target);
+  release(*s);
   ++t.stats_.exchanges;
   if (t.cb_.exchange) t.cb_.exchange(std::move(s->ex));
 }

@@ -11,6 +11,7 @@
 //   log:     {level: info}
 //   providers: [{provider: NAME, format: openai, hosts: [HOST, "HOST:PORT"]}]
 //   pricing: {file: "", azure_deployments: {DEPLOYMENT: MODEL}}
+//   credentials: {fingerprint_secret_file: /var/lib/shadowmeter/fingerprint.key}
 #include "config/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -49,6 +50,7 @@ enum class Key {
   detach_grace_seconds,
   log_level,
   prices,
+  fingerprint_secret_file,
 };
 
 struct Setting {
@@ -75,9 +77,10 @@ constexpr Setting kSettings[] = {
     {Key::detach_grace_seconds, "attach", "detach_grace_seconds", nullptr},
     {Key::log_level, "log", "level", "log-level"},
     {Key::prices, "pricing", "file", "prices"},
+    {Key::fingerprint_secret_file, "credentials", "fingerprint_secret_file", "fingerprint-secret-file"},
 };
 
-constexpr const char* kSections[] = {"output", "capture", "attach", "log", "pricing"};
+constexpr const char* kSections[] = {"output", "capture", "attach", "log", "pricing", "credentials"};
 constexpr const char* kFormats[] = {"openai", "anthropic", "gemini", "bedrock", "cohere", "ollama"};
 
 // Smallest ring buffer that still holds a few maximum-size records (16 KiB payload each).
@@ -199,6 +202,10 @@ void apply(AgentConfig& c, Key key, const std::string& where, const std::string&
       break;
     case Key::prices:
       c.prices_path = v;
+      break;
+    case Key::fingerprint_secret_file:
+      if (v.empty()) fail(where, "needs a file path");
+      c.fingerprint_secret_file = v;
       break;
   }
 }
@@ -407,6 +414,7 @@ std::string usage_text() {
          "                               \":9464\" = all addresses); default: no HTTP endpoint\n"
          "  --catalog FILE               AI provider catalog; default: the installed catalog.yaml\n"
          "  --prices FILE                LiteLLM-format price table layered over the built-in prices\n"
+         "  --fingerprint-secret-file F  secret keying API-key fingerprints (created 0600 if absent)\n"
          "  --host-name NAME             host.name of every event; default: the system host name\n"
          "  --log-level LEVEL            debug, info, warn or error; default: info\n"
          "  --ringbuf-bytes N            BPF ring buffer size, a power of two >= 65536; default: 16777216\n"

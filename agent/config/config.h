@@ -43,6 +43,10 @@ struct AgentConfig {
   std::uint32_t rescan_seconds = 30;         // full /proc rescan for dlopen'ed libraries
   std::uint32_t detach_grace_seconds = 60;   // keep an unused file attached this long
 
+  // credentials: the per-installation secret that keys API-key fingerprints (share it across the
+  // fleet, e.g. as a mounted Secret, so fingerprints match on every node)
+  std::string fingerprint_secret_file = "/var/lib/shadowmeter/fingerprint.key";
+
   // logging
   std::string log_level = "info";            // debug|info|warn|error
 };

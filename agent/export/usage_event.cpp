@@ -83,6 +83,8 @@ nlohmann::json to_json(const UsageEvent& e) {
   put_string(j, "process.owner", p.owner);
   put_string(j, "shadowmeter.tls.library", e.tls_library);
   j["shadowmeter.visibility"] = e.visibility;
+  put_string(j, "shadowmeter.api_key.fingerprint", e.api_key_fingerprint);
+  put_string(j, "shadowmeter.api_key.hint", e.api_key_hint);
   put_string(j, "error.type", e.error_type.empty() ? c.error_type : e.error_type);
   if (e.cost_usd) {
     j["shadowmeter.cost.usd"] = *e.cost_usd;

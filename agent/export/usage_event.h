@@ -28,6 +28,8 @@ struct UsageEvent {
   std::string tls_library;              // "openssl", ...
   std::string visibility = "plaintext";
   std::string error_type;               // "" when none
+  std::string api_key_fingerprint;      // keyed fingerprint of the credential ("" when none was sent)
+  std::string api_key_hint;             // its public prefix type, e.g. "sk-proj" ("" when unknown)
   std::optional<double> cost_usd;       // estimated list price; absent when the model is not priced
   std::string pricing_source;           // which price table entry produced cost_usd
 };

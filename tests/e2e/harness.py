@@ -26,6 +26,19 @@ PYTHON = "/usr/bin/python3"  # stable path: the client's executable is asserted
 AGENT = os.environ.get("SHADOWMETER_AGENT") or os.path.join(REPO, "build/agent/shadowmeter-agent")
 CATALOG = os.environ.get("SHADOWMETER_CATALOG") or os.path.join(REPO, "agent/providers/catalog.yaml")
 CHAT_PATH = "/v1/chat/completions"
+FINGERPRINT_SECRET = "e2e-fingerprint-secret-0123456789abcdef0123456789"
+
+
+# Every credential the e2e clients send: none may appear in any output of the agent.
+TEST_SECRETS = ("sk-test-fake-key-0000", "sk-ant-test-fake-0000", "AIza-test-fake-0000", "ya29.test-fake-0000",
+                "co-test-fake-0000", "AKIDEXAMPLE")
+
+
+def fingerprint(credential):
+    """What the agent must report as shadowmeter.api_key.fingerprint for this credential."""
+    import hashlib
+    import hmac
+    return hmac.new(FINGERPRINT_SECRET.encode(), credential.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def skip_reason():
@@ -130,9 +143,16 @@ class Agent:
             raise RuntimeError("agent binary not found: %s (set SHADOWMETER_AGENT)" % AGENT)
         self.port = free_port()
         self.stderr_path = os.path.join(workdir, "agent-%d.stderr" % self.port)
-        self.events, self.bad_lines = [], []
+        self.events, self.bad_lines, self.raw_lines = [], [], []
         self.cond = threading.Condition()
-        cmd = [AGENT, "--stdout", "--listen", "127.0.0.1:%d" % self.port, "--catalog", CATALOG]
+        # A known fingerprint secret, so tests can compute the fingerprint a key must get.
+        self.secret_file = os.path.join(workdir, "fingerprint.key")
+        if not os.path.exists(self.secret_file):
+            fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(FINGERPRINT_SECRET)
+        cmd = [AGENT, "--stdout", "--listen", "127.0.0.1:%d" % self.port, "--catalog", CATALOG,
+               "--fingerprint-secret-file", self.secret_file]
         with open(self.stderr_path, "w") as err:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -145,6 +165,8 @@ class Agent:
             line = raw.decode(errors="replace").strip()
             if not line:
                 continue
+            with self.cond:
+                self.raw_lines.append(line)
             with self.cond:
                 try:
                     ev = json.loads(line)
@@ -244,9 +266,19 @@ class E2ECase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.agent:
+            cls.assert_no_secrets(cls.agent)
             cls.agent.stop()
         cls.server.stop()
         shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    @staticmethod
+    def assert_no_secrets(agent):
+        """No test credential in anything the agent wrote: events (stdout), logs, /metrics."""
+        outputs = {"stdout": "\n".join(agent.raw_lines), "stderr": tail(agent.stderr_path, 100000),
+                   "/metrics": http_get(agent.port, "/metrics")[1]}
+        leaks = ["%s in %s" % (s, name) for name, text in outputs.items() for s in TEST_SECRETS if s in text]
+        if leaks:
+            raise AssertionError("credentials leaked: " + ", ".join(leaks))
 
     @classmethod
     def restart_agent(cls):

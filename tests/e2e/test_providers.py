@@ -21,7 +21,7 @@ import time
 import unittest
 import zlib
 
-from harness import (CLIENTS, E2ECase, Agent, MultiServer, _reap, client_env, exe_of, skip_reason)
+from harness import (CLIENTS, E2ECase, Agent, MultiServer, _reap, client_env, exe_of, fingerprint, skip_reason)
 
 # error.type of a call whose Bedrock event stream failed a CRC check: an assumption, to be confirmed
 # with the agent's Bedrock module.
@@ -179,6 +179,20 @@ with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
                        "agent", "pricing", "default_prices.json")) as _f:
     PRICES = json.load(_f)
 
+
+def credential_of(p):
+    """The credential the agent must fingerprint: the bearer token, the API-key header's value, or
+    the access key id of an AWS SigV4 signature."""
+    for name, value in p.headers:
+        name = name.lower()
+        if name == "authorization" and value.startswith("Bearer "):
+            return value[len("Bearer "):]
+        if name == "authorization" and value.startswith("AWS4-HMAC-SHA256 "):
+            return value.split("Credential=", 1)[1].split("/", 1)[0]
+        if name in ("x-api-key", "api-key", "x-goog-api-key"):
+            return value
+    return None
+
 class TestProviders(E2ECase):
     """One multi_server.js and one agent for the class."""
 
@@ -269,6 +283,8 @@ class TestProviders(E2ECase):
         got = {k: ev.get(k) for k in want}
         self.assertEqual(got, want, "event fields differ: %s" % json.dumps(ev))
         self.assertRegex(ev.get("shadowmeter.event_id", ""), r"^[0-9a-f]{32}$")
+        self.assertEqual(ev.get("shadowmeter.api_key.fingerprint"), fingerprint(credential_of(p)),
+                         "fingerprint differs: %s" % json.dumps(ev))
         if usage is not None:
             self.assert_cost(ev, p, usage)
         else:

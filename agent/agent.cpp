@@ -21,6 +21,8 @@
 #include "probes/attach_manager.h"
 #include "probes/bpf_probes.h"
 #include "attribution/credentials.h"
+#include "attribution/k8s/pod_watcher.h"
+#include "policy/policy.h"
 #include "pricing/call_pricing.h"
 #include "pricing/pricer.h"
 #include "providers/catalog.h"
@@ -54,6 +56,20 @@ std::string find_catalog(const std::string& configured) {
     if (std::filesystem::exists(p, ec)) return p;
   }
   throw std::runtime_error("no AI catalog found: pass --catalog FILE");
+}
+
+// Boot time as the kernel states it (/proc/stat btime), to turn start times in clock ticks since
+// boot into wall-clock times.
+std::uint64_t boot_unix_ns() {
+  std::FILE* f = std::fopen("/proc/stat", "re");
+  if (!f) return 0;
+  char line[256];
+  unsigned long long btime = 0;
+  while (std::fgets(line, sizeof(line), f)) {
+    if (std::sscanf(line, "btime %llu", &btime) == 1) break;
+  }
+  std::fclose(f);
+  return static_cast<std::uint64_t>(btime) * 1000000000ull;
 }
 
 std::string find_default_prices() {
@@ -133,6 +149,9 @@ struct Agent::Impl {
   providers::Registry registry;
   std::unique_ptr<pricing::Pricer> pricer;
   std::unique_ptr<attribution::Fingerprinter> fingerprinter;
+  std::unique_ptr<attribution::k8s::PodWatcher> pods;
+  std::uint64_t last_k8s_errors = 0;
+  const std::uint64_t boot_ns = boot_unix_ns();
   std::uint64_t last_unpriced = 0;
   attribution::ProcessCache processes;
   std::unique_ptr<exporting::EventSink> sink;
@@ -160,6 +179,8 @@ struct Agent::Impl {
   void on_data(const sm_data_event& ev, std::size_t size);
   void on_exchange(capture::Exchange&& ex);
   void price(exporting::UsageEvent& e) const;
+  void attribute(exporting::UsageEvent& e) const;
+  void start_pod_watcher();
   void wait_ring();
   void schedule_tick();
   void schedule_drain();
@@ -200,6 +221,7 @@ void Agent::Impl::start() {
   pricer = make_pricer(cfg);
   fingerprinter = std::make_unique<attribution::Fingerprinter>(
       attribution::Fingerprinter::load_or_create_secret(cfg.fingerprint_secret_file));
+  start_pod_watcher();
 
   if (cfg.stdout_events) sink = std::make_unique<exporting::StdoutSink>(stdout, true);
   if (!cfg.collector_url.empty())
@@ -419,11 +441,80 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   e.error_type = ex.error_type;
   e.api_key_fingerprint = std::move(ex.api_key_fingerprint);
   e.api_key_hint = std::move(ex.api_key_hint);
+  if (boot_ns && e.process.start_time_ticks)
+    e.process_start_unix_ns = boot_ns + e.process.start_time_ticks * ns_per_clock_tick;
+  attribute(e);
   price(e);
   metrics.usage_source(providers::to_string(e.call.usage.source)).Increment();
   const bool failed = !e.error_type.empty() || !e.call.error_type.empty();
   (failed ? metrics.events_error : metrics.events_ok).Increment();
   if (sink) sink->emit(e);
+}
+
+void Agent::Impl::start_pod_watcher() {
+  if (cfg.kubernetes == "false") return;
+  std::string node = cfg.node_name;
+  if (node.empty()) {
+    const char* env = std::getenv("NODE_NAME");
+    node = env && *env ? env : host;
+  }
+  std::optional<attribution::k8s::WatcherOptions> opts;
+  if (!cfg.kubeconfig.empty())
+    opts = attribution::k8s::kubeconfig_options(cfg.kubeconfig, node);
+  else
+    opts = attribution::k8s::in_cluster_options(node);
+  if (!opts) {
+    if (cfg.kubernetes == "true")
+      throw std::runtime_error("kubernetes: enabled but no in-cluster service account and no --kubeconfig");
+    log::info("kubernetes: not in a cluster; events carry cgroup-derived container and pod ids only");
+    return;
+  }
+  log::info("kubernetes: watching pods of node " + node + " on " + opts->api_server);
+  pods = std::make_unique<attribution::k8s::PodWatcher>(std::move(*opts));
+  pods->start();
+}
+
+// Container, pod and unit from the cgroup; pod name, namespace, labels and workload from the
+// Kubernetes API when known; then owner and shadow verdict from the config's rules.
+void Agent::Impl::attribute(exporting::UsageEvent& e) const {
+  const attribution::Workload& w = e.process.workload;
+  e.container_id = w.container_id;
+  e.container_runtime = w.container_runtime;
+  e.k8s_pod_uid = w.pod_uid;
+  e.systemd_unit = w.systemd_unit;
+  policy::CallerFacts facts;
+  std::optional<attribution::k8s::PodMeta> pod;
+  if (pods && !w.pod_uid.empty()) pod = pods->by_uid(w.pod_uid);
+  if (pod) {
+    e.k8s_pod_name = pod->name;
+    e.k8s_namespace = pod->namespace_name;
+    e.k8s_container_name = pod->container_name(w.container_id);
+    e.k8s_workload_kind = pod->owner_kind;
+    e.k8s_workload_name = pod->owner_name;
+    facts.pod_labels = &pod->labels;
+    facts.pod_annotations = &pod->annotations;
+    facts.namespace_labels = &pod->namespace_labels;
+    facts.namespace_name = pod->namespace_name;
+  }
+  facts.systemd_unit = w.systemd_unit;
+  facts.executable_path = e.process.executable_path;
+  facts.executable_name = e.process.executable_name;
+  facts.user = e.process.owner;
+  facts.container_id = w.container_id;
+  const policy::Ownership own = policy::resolve_owner(cfg.owner, facts);
+  e.owner = own.owner;
+  e.environment = own.environment;
+  policy::CallFacts call;
+  call.provider = e.call.provider;
+  call.host = e.server_address;
+  call.key_fingerprint = e.api_key_fingerprint;
+  call.namespace_name = e.k8s_namespace;
+  call.owner = e.owner;
+  call.executable_path = e.process.executable_path;
+  call.executable_name = e.process.executable_name;
+  const policy::ShadowVerdict v = policy::evaluate(cfg.policy, call);
+  e.shadow = v.shadow;
+  e.shadow_reason = v.reason;
 }
 
 void Agent::Impl::price(exporting::UsageEvent& e) const {
@@ -452,6 +543,12 @@ void Agent::Impl::update_metrics() {
   last_capture = s;
   add(metrics.cost_unpriced, pricer->unpriced(), last_unpriced);
   last_unpriced = pricer->unpriced();
+  if (pods) {
+    const auto ks = pods->stats();
+    add(metrics.k8s_errors, ks.errors, last_k8s_errors);
+    last_k8s_errors = ks.errors;
+    metrics.k8s_pods.Set(static_cast<double>(ks.pods));
+  }
   add(metrics.attach_failures, attach->stats().attach_failures, last_attach_failures);
   last_attach_failures = attach->stats().attach_failures;
   metrics.attached_files.Set(static_cast<double>(attach->attached_files()));
@@ -473,6 +570,7 @@ void Agent::Impl::stop() {
   drain_timer.cancel();
   if (ring_sd) ring_sd->cancel();
   if (http) http->stop();
+  if (pods) pods->stop();
   io.stop();
 }
 

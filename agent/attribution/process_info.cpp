@@ -299,6 +299,10 @@ void ProcessCache::on_exec(const ExecRecord& r) {
   if (info.executable_name.empty()) info.executable_name = std::string(r.comm);
   info.command_line = format_command_line(r.raw_argv);
   info.owner = owner_name(r.uid);
+  // exec does not change the cgroup, but the agent may not know this pid yet: read it now, while
+  // even a short-lived client is still there.
+  if (auto cg = read_file(proc_root_ + "/" + std::to_string(r.pid) + "/cgroup", 64u << 10))
+    info.workload = parse_proc_cgroup(*cg);
   store(r.pid, std::move(info), false);
 }
 
@@ -373,6 +377,8 @@ std::optional<ProcessInfo> ProcessCache::read(pid_t pid) {
     while (!c->empty() && c->back() == '\n') c->pop_back();
     if (!c->empty()) comm = std::move(*c);
   }
+
+  if (auto cg = read_file(base + "/cgroup", 64u << 10)) info.workload = parse_proc_cgroup(*cg);
 
   bool have_uid = false;
   if (auto status = read_file(base + "/status", 64u << 10)) {

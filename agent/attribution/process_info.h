@@ -9,6 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "attribution/workload.h"
+
 namespace shadowmeter::attribution {
 
 struct ProcessInfo {
@@ -20,6 +22,7 @@ struct ProcessInfo {
   std::string owner;            // user name of the real uid (numeric when no name is known)
   std::uint32_t uid = 0;
   std::uint64_t start_time_ticks = 0;  // /proc/PID/stat field 22, to tell pid reuse apart
+  Workload workload;                   // container, pod or systemd unit, from /proc/PID/cgroup
 };
 
 // Joins NUL-separated argv into one line of at most `max_len` bytes, redacting as "***" values whose

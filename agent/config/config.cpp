@@ -12,6 +12,8 @@
 //   providers: [{provider: NAME, format: openai, hosts: [HOST, "HOST:PORT"]}]
 //   pricing: {file: "", azure_deployments: {DEPLOYMENT: MODEL}}
 //   credentials: {fingerprint_secret_file: /var/lib/shadowmeter/fingerprint.key}
+//   kubernetes: {enabled: auto, kubeconfig: "", node_name: ""}
+//   owner: {...}, policy: {...}  (see agent/policy/policy.example.yaml)
 #include "config/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -51,6 +53,9 @@ enum class Key {
   log_level,
   prices,
   fingerprint_secret_file,
+  kubernetes,
+  kubeconfig,
+  node_name,
 };
 
 struct Setting {
@@ -78,9 +83,12 @@ constexpr Setting kSettings[] = {
     {Key::log_level, "log", "level", "log-level"},
     {Key::prices, "pricing", "file", "prices"},
     {Key::fingerprint_secret_file, "credentials", "fingerprint_secret_file", "fingerprint-secret-file"},
+    {Key::kubernetes, "kubernetes", "enabled", "kubernetes"},
+    {Key::kubeconfig, "kubernetes", "kubeconfig", "kubeconfig"},
+    {Key::node_name, "kubernetes", "node_name", "node-name"},
 };
 
-constexpr const char* kSections[] = {"output", "capture", "attach", "log", "pricing", "credentials"};
+constexpr const char* kSections[] = {"output", "capture", "attach", "log", "pricing", "credentials", "kubernetes"};
 constexpr const char* kFormats[] = {"openai", "anthropic", "gemini", "bedrock", "cohere", "ollama"};
 
 // Smallest ring buffer that still holds a few maximum-size records (16 KiB payload each).
@@ -207,6 +215,16 @@ void apply(AgentConfig& c, Key key, const std::string& where, const std::string&
       if (v.empty()) fail(where, "needs a file path");
       c.fingerprint_secret_file = v;
       break;
+    case Key::kubernetes:
+      if (v != "auto" && v != "true" && v != "false") fail(where, "must be auto, true or false, got '" + v + "'");
+      c.kubernetes = v;
+      break;
+    case Key::kubeconfig:
+      c.kubeconfig = v;
+      break;
+    case Key::node_name:
+      c.node_name = v;
+      break;
   }
 }
 
@@ -255,7 +273,7 @@ void apply_azure_deployments(AgentConfig& c, const std::string& where, const YAM
 
 bool is_string_key(Key k) {
   return k == Key::collector || k == Key::collector_token_file || k == Key::listen || k == Key::host_name ||
-         k == Key::catalog || k == Key::prices;
+         k == Key::catalog || k == Key::prices || k == Key::kubeconfig || k == Key::node_name;
 }
 
 std::string at(const std::string& file, const YAML::Node& n) {
@@ -282,6 +300,14 @@ void apply_yaml_map(AgentConfig& c, const std::string& file, const YAML::Node& m
     if (!seen.insert(key).second) fail(where, "duplicate key");
     if (section.empty() && key == "providers") {
       apply_providers(c, file, kv.second);
+      continue;
+    }
+    if (section.empty() && key == "owner") {
+      c.owner = policy::parse_owner_config(kv.second, at(file, kv.first) + ": owner");
+      continue;
+    }
+    if (section.empty() && key == "policy") {
+      c.policy = policy::parse_policy_config(kv.second, at(file, kv.first) + ": policy");
       continue;
     }
     if (section == "pricing" && key == "azure_deployments") {
@@ -415,6 +441,9 @@ std::string usage_text() {
          "  --catalog FILE               AI provider catalog; default: the installed catalog.yaml\n"
          "  --prices FILE                LiteLLM-format price table layered over the built-in prices\n"
          "  --fingerprint-secret-file F  secret keying API-key fingerprints (created 0600 if absent)\n"
+         "  --kubernetes auto|true|false pod metadata from the Kubernetes API (auto: when in a cluster)\n"
+         "  --kubeconfig FILE            use this kubeconfig instead of the in-cluster service account\n"
+         "  --node-name NAME             this node's name (default: $NODE_NAME, else the host name)\n"
          "  --host-name NAME             host.name of every event; default: the system host name\n"
          "  --log-level LEVEL            debug, info, warn or error; default: info\n"
          "  --ringbuf-bytes N            BPF ring buffer size, a power of two >= 65536; default: 16777216\n"

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "policy/policy.h"
+
 namespace shadowmeter::config {
 
 // An AI endpoint added to the catalog from the config (a company gateway, a self-hosted vLLM).
@@ -46,6 +48,15 @@ struct AgentConfig {
   // credentials: the per-installation secret that keys API-key fingerprints (share it across the
   // fleet, e.g. as a mounted Secret, so fingerprints match on every node)
   std::string fingerprint_secret_file = "/var/lib/shadowmeter/fingerprint.key";
+
+  // ownership and shadow-AI policy (owner:, policy: sections)
+  policy::OwnerConfig owner;
+  policy::PolicyConfig policy;
+
+  // Kubernetes pod metadata
+  std::string kubernetes = "auto";          // auto (in a cluster), true (required), false
+  std::string kubeconfig;                   // path; "" = in-cluster service account
+  std::string node_name;                    // this node; "" = $NODE_NAME, else the host name
 
   // logging
   std::string log_level = "info";            // debug|info|warn|error

@@ -1,5 +1,8 @@
 #include "export/usage_event.h"
 
+#include <cstdio>
+#include <ctime>
+
 #include <openssl/rand.h>
 
 #include <array>
@@ -32,7 +35,18 @@ void fallback_bytes(std::array<unsigned char, 16>& b) {
   for (std::size_t i = 0; i < 16; ++i) b[i] = static_cast<unsigned char>(words[i / 8] >> (8 * (i % 8)));
 }
 
-void put_string(nlohmann::json& j, const char* key, const std::string& v) {
+// "2026-11-23T10:15:30.123Z" (UTC, milliseconds), as OTel's process.creation.time.
+std::string rfc3339(std::uint64_t unix_ns) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ns / 1000000000ull);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  const std::size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03uZ", static_cast<unsigned>((unix_ns / 1000000ull) % 1000));
+  return buf;
+}
+
+void put_string(nlohmann::json& j, const std::string& key, const std::string& v) {
   if (!v.empty()) j[key] = v;
 }
 
@@ -77,12 +91,33 @@ nlohmann::json to_json(const UsageEvent& e) {
   if (e.http_status != 0) j["http.response.status_code"] = e.http_status;
   put_string(j, "network.protocol.version", e.protocol_version);
   j["process.pid"] = p.pid;
+  if (p.ppid > 0) j["process.parent_pid"] = p.ppid;
+  if (e.process_start_unix_ns) j["process.creation.time"] = rfc3339(e.process_start_unix_ns);
   put_string(j, "process.executable.name", p.executable_name);
   put_string(j, "process.executable.path", p.executable_path);
   put_string(j, "process.command_line", p.command_line);
   put_string(j, "process.owner", p.owner);
   put_string(j, "shadowmeter.tls.library", e.tls_library);
   j["shadowmeter.visibility"] = e.visibility;
+  put_string(j, "container.id", e.container_id);
+  put_string(j, "container.runtime", e.container_runtime);
+  put_string(j, "k8s.pod.uid", e.k8s_pod_uid);
+  put_string(j, "k8s.pod.name", e.k8s_pod_name);
+  put_string(j, "k8s.namespace.name", e.k8s_namespace);
+  put_string(j, "k8s.container.name", e.k8s_container_name);
+  if (!e.k8s_workload_kind.empty() && !e.k8s_workload_name.empty()) {
+    // OTel names the workload by kind: k8s.deployment.name, k8s.statefulset.name, k8s.cronjob.name, ...
+    std::string kind = e.k8s_workload_kind;
+    for (char& ch : kind) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    put_string(j, "k8s." + kind + ".name", e.k8s_workload_name);
+  }
+  put_string(j, "shadowmeter.systemd.unit", e.systemd_unit);
+  put_string(j, "shadowmeter.owner", e.owner);
+  put_string(j, "deployment.environment", e.environment);
+  if (e.shadow) {
+    j["shadowmeter.shadow"] = *e.shadow;
+    put_string(j, "shadowmeter.shadow.reason", e.shadow_reason);
+  }
   put_string(j, "shadowmeter.api_key.fingerprint", e.api_key_fingerprint);
   put_string(j, "shadowmeter.api_key.hint", e.api_key_hint);
   put_string(j, "error.type", e.error_type.empty() ? c.error_type : e.error_type);

@@ -28,6 +28,16 @@ struct UsageEvent {
   std::string tls_library;              // "openssl", ...
   std::string visibility = "plaintext";
   std::string error_type;               // "" when none
+  std::uint64_t process_start_unix_ns = 0;  // process.creation.time (0: unknown)
+  // Where the caller runs and who owns it (empty when unknown).
+  std::string container_id, container_runtime;
+  std::string k8s_pod_uid, k8s_pod_name, k8s_namespace, k8s_container_name;
+  std::string k8s_workload_kind, k8s_workload_name;  // e.g. Deployment / checkout
+  std::string systemd_unit;
+  std::string owner;                    // shadowmeter.owner: never empty once attributed
+  std::string environment;              // deployment.environment
+  std::optional<bool> shadow;           // shadowmeter.shadow
+  std::string shadow_reason;
   std::string api_key_fingerprint;      // keyed fingerprint of the credential ("" when none was sent)
   std::string api_key_hint;             // its public prefix type, e.g. "sk-proj" ("" when unknown)
   std::optional<double> cost_usd;       // estimated list price; absent when the model is not priced

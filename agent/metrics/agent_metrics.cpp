@@ -82,6 +82,9 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
                         .Name("shadowmeter_usage_source_total")
                         .Help("AI call events by where their token counts came from (estimated, none: not exact)")
                         .Register(*r)),
+      k8s_pods(gauge(*r, "shadowmeter_k8s_pods", "Pods of this node known from the Kubernetes API")),
+      k8s_errors(counter(*r, "shadowmeter_k8s_errors_total",
+                         "Kubernetes API connection, TLS, HTTP and parse errors (metadata kept, retried)")),
       registry_(std::move(r)) {
   // Series that exist from the start read as 0 instead of being absent, so rate() and alerts work
   // before the first occurrence.

@@ -54,6 +54,10 @@ class AgentMetrics {
   // their token counts came from
   prometheus::Family<prometheus::Counter>& usage_sources;
 
+  // shadowmeter_k8s_pods (pods of this node known from the API), shadowmeter_k8s_errors_total
+  prometheus::Gauge& k8s_pods;
+  prometheus::Counter& k8s_errors;
+
   prometheus::Counter& parse_error(const std::string& reason);
   prometheus::Counter& usage_source(const std::string& source);
   prometheus::Counter& classified(const std::string& cls);

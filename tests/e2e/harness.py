@@ -138,7 +138,7 @@ class MultiServer(FakeServer):
 class Agent:
     """The agent with --stdout; a thread collects its stdout events."""
 
-    def __init__(self, workdir, ready_timeout=30):
+    def __init__(self, workdir, ready_timeout=30, extra_args=()):
         if not os.access(AGENT, os.X_OK):
             raise RuntimeError("agent binary not found: %s (set SHADOWMETER_AGENT)" % AGENT)
         self.port = free_port()
@@ -152,7 +152,7 @@ class Agent:
             with os.fdopen(fd, "w") as f:
                 f.write(FINGERPRINT_SECRET)
         cmd = [AGENT, "--stdout", "--listen", "127.0.0.1:%d" % self.port, "--catalog", CATALOG,
-               "--fingerprint-secret-file", self.secret_file]
+               "--fingerprint-secret-file", self.secret_file, *extra_args]
         with open(self.stderr_path, "w") as err:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -1,4 +1,5 @@
 #include "protocols/http1/http1_parser.h"
+#include "protocols/secure_clear.h"
 
 #include <algorithm>
 #include <optional>
@@ -152,7 +153,7 @@ std::size_t Parser::Impl::head_bytes_in(std::string_view in) {
   const std::size_t with_eol = line.size() + 1;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   on_line(line, with_eol);
-  line_buf.clear();
+  secure_clear(line_buf);
   return take;
 }
 
@@ -375,14 +376,15 @@ void Parser::Impl::end_message(Outcome framing) {
 }
 
 void Parser::Impl::reset_head() {
-  line_buf.clear();
+  secure_clear(line_buf);
   head_bytes = 0;
   start_line_done = false;
   head.method.clear();
-  head.target.clear();
+  secure_clear(head.target);  // may carry ?key=
   head.status = 0;
   head.reason.clear();
   head.version.clear();
+  for (auto& h : head.headers) secure_clear(h.value);
   head.headers.clear();
 }
 

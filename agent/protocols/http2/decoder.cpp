@@ -1,4 +1,5 @@
 #include "protocols/http2/decoder.h"
+#include "protocols/secure_clear.h"
 
 #include <algorithm>
 #include <array>
@@ -344,12 +345,12 @@ struct Decoder::Impl {
       ++stats.header_blocks;
       sink.on_headers(d.side, d.block_stream, headers, d.block_end_stream);
     }
-    headers.clear();  // header values (credentials among them) are not kept past the callback
-    if (d.block.capacity() > kKeepBlockCapacity) {
-      std::string().swap(d.block);
-    } else {
-      d.block.clear();
-    }
+    // Header values (credentials among them) are wiped, not only released, after the callback;
+    // so is the encoded block (literal values sit in it in the clear).
+    for (auto& h : headers) secure_clear(h.value);
+    headers.clear();
+    secure_clear(d.block);
+    if (d.block.capacity() > kKeepBlockCapacity) std::string().swap(d.block);
   }
 };
 

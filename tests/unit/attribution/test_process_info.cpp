@@ -50,6 +50,9 @@ class FakeProc {
     fs::remove(d / "exe");
     if (!exe.empty()) fs::create_symlink(exe, d / "exe");
   }
+  void set_cgroup(int pid, const std::string& content) {
+    write(fs::path(root_) / std::to_string(pid) / "cgroup", content);
+  }
   void set_cmdline(int pid, const std::string& cmdline) {
     write(fs::path(root_) / std::to_string(pid) / "cmdline", cmdline);
   }
@@ -105,6 +108,31 @@ TEST_CASE("process info from a fake /proc tree") {
     CHECK(n.executable_name == "node");
     CHECK(n.command_line == "node server.js");
   }
+}
+
+TEST_CASE("the workload comes from /proc/PID/cgroup, on first sight and at exec") {
+  FakeProc proc;
+  const std::string id = "4f1c2e3d4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+  proc.add(300, "python3", 1, 5, 0, "/usr/bin/python3.11", "python3\0app.py\0"s);
+  proc.set_cgroup(300, "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0b1c2d3e_4f50_6172_8394_a5b6c7d8e9f0.slice/cri-containerd-" + id + ".scope\n");
+  ProcessCache cache(proc.root());
+  const ProcessInfo& p = cache.get(300);
+  CHECK(p.workload.container_id == id);
+  CHECK(p.workload.container_runtime == "containerd");
+  CHECK(p.workload.pod_uid == "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0");
+  CHECK(p.workload.qos_class == "burstable");
+
+  proc.add(301, "nginx", 1, 6, 0, "/usr/sbin/nginx", "nginx\0"s);
+  proc.set_cgroup(301, "0::/system.slice/nginx.service\n");
+  shadowmeter::attribution::ExecRecord r;
+  r.pid = 301;
+  r.ppid = 1;
+  r.start_time_ticks = 6;
+  r.executable_path = "/usr/sbin/nginx";
+  r.comm = "nginx";
+  cache.on_exec(r);
+  CHECK(cache.get(301).workload.systemd_unit == "nginx.service");
+  CHECK(cache.get(301).workload.container_id.empty());
 }
 
 TEST_CASE("cached entries are reused until the start time says the pid was reused") {

@@ -90,6 +90,7 @@ TEST_CASE("to_json: every field under its DESIGN.md name") {
       {"http.response.status_code", 200},
       {"network.protocol.version", "1.1"},
       {"process.pid", 4242},
+      {"process.parent_pid", 1},
       {"process.executable.name", "python3.11"},
       {"process.executable.path", "/usr/bin/python3.11"},
       {"process.command_line", "python3 app.py --api-key=***"},
@@ -143,6 +144,48 @@ TEST_CASE("cost: present with its pricing source only when priced") {
   const auto j = exporting::to_json(e);
   CHECK(j["shadowmeter.cost.usd"].get<double>() == Approx(0.0123).epsilon(1e-12));
   CHECK(j["shadowmeter.cost.pricing_source"] == "builtin:2026-07-24:gpt-4o");
+}
+
+TEST_CASE("workload, owner, shadow verdict and credential fingerprint under their schema names") {
+  UsageEvent e = full_event();
+  e.container_id = "a3f9";
+  e.container_runtime = "containerd";
+  e.k8s_pod_uid = "5f3c";
+  e.k8s_pod_name = "checkout-1";
+  e.k8s_namespace = "payments";
+  e.k8s_container_name = "app";
+  e.k8s_workload_kind = "StatefulSet";
+  e.k8s_workload_name = "ledger";
+  e.owner = "payments-team";
+  e.environment = "prod";
+  e.shadow = true;
+  e.shadow_reason = "direct access to openai (api.openai.com)";
+  e.api_key_fingerprint = "013f786a319c16585c0b19198b8ecee4";
+  e.api_key_hint = "sk-proj";
+  const auto j = exporting::to_json(e);
+  CHECK(j["container.id"] == "a3f9");
+  CHECK(j["container.runtime"] == "containerd");
+  CHECK(j["k8s.pod.uid"] == "5f3c");
+  CHECK(j["k8s.pod.name"] == "checkout-1");
+  CHECK(j["k8s.namespace.name"] == "payments");
+  CHECK(j["k8s.container.name"] == "app");
+  CHECK(j["k8s.statefulset.name"] == "ledger");
+  CHECK(j["shadowmeter.owner"] == "payments-team");
+  CHECK(j["deployment.environment"] == "prod");
+  CHECK(j["shadowmeter.shadow"] == true);
+  CHECK(j["shadowmeter.shadow.reason"] == "direct access to openai (api.openai.com)");
+  CHECK(j["shadowmeter.api_key.fingerprint"] == "013f786a319c16585c0b19198b8ecee4");
+  CHECK(j["shadowmeter.api_key.hint"] == "sk-proj");
+  e.process.ppid = 77;
+  e.process_start_unix_ns = 1795430550871182703ull;
+  CHECK(exporting::to_json(e)["process.parent_pid"] == 77);
+  CHECK(exporting::to_json(e)["process.creation.time"] == "2026-11-23T10:42:30.871Z");
+  e.systemd_unit = "etl.service";
+  CHECK(exporting::to_json(e)["shadowmeter.systemd.unit"] == "etl.service");
+  UsageEvent bare = full_event();
+  const auto b = exporting::to_json(bare);
+  for (const char* k : {"container.id", "k8s.pod.name", "shadowmeter.shadow", "shadowmeter.api_key.fingerprint"})
+    CHECK_FALSE(b.contains(k));
 }
 
 TEST_CASE("provider attributes never replace schema keys") {

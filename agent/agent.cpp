@@ -481,6 +481,7 @@ void Agent::Impl::attribute(exporting::UsageEvent& e) const {
   e.container_id = w.container_id;
   e.container_runtime = w.container_runtime;
   e.k8s_pod_uid = w.pod_uid;
+  e.k8s_qos_class = w.qos_class;
   e.systemd_unit = w.systemd_unit;
   policy::CallerFacts facts;
   std::optional<attribution::k8s::PodMeta> pod;

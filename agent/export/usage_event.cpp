@@ -105,6 +105,7 @@ nlohmann::json to_json(const UsageEvent& e) {
   put_string(j, "k8s.pod.name", e.k8s_pod_name);
   put_string(j, "k8s.namespace.name", e.k8s_namespace);
   put_string(j, "k8s.container.name", e.k8s_container_name);
+  put_string(j, "shadowmeter.k8s.qos_class", e.k8s_qos_class);
   if (!e.k8s_workload_kind.empty() && !e.k8s_workload_name.empty()) {
     // OTel names the workload by kind: k8s.deployment.name, k8s.statefulset.name, k8s.cronjob.name, ...
     std::string kind = e.k8s_workload_kind;

@@ -33,6 +33,7 @@ struct UsageEvent {
   std::string container_id, container_runtime;
   std::string k8s_pod_uid, k8s_pod_name, k8s_namespace, k8s_container_name;
   std::string k8s_workload_kind, k8s_workload_name;  // e.g. Deployment / checkout
+  std::string k8s_qos_class;            // guaranteed, burstable, besteffort (from the cgroup)
   std::string systemd_unit;
   std::string owner;                    // shadowmeter.owner: never empty once attributed
   std::string environment;              // deployment.environment

@@ -184,7 +184,7 @@ policy:
         want = {
             "container.id": CONTAINER_ID, "container.runtime": "containerd",
             "k8s.pod.uid": POD_UID, "k8s.pod.name": "checkout-7d9f8b6c5-x2x4p", "k8s.namespace.name": "payments",
-            "k8s.container.name": "app", "k8s.deployment.name": "checkout",
+            "k8s.container.name": "app", "k8s.deployment.name": "checkout", "shadowmeter.k8s.qos_class": "burstable",
             "shadowmeter.owner": "payments-team", "deployment.environment": "prod",
             "shadowmeter.api_key.fingerprint": fingerprint(CLIENT_KEY), "shadowmeter.api_key.hint": "sk",
             "shadowmeter.shadow": False, "shadowmeter.shadow.reason": "rule payments-openai",

@@ -156,6 +156,7 @@ TEST_CASE("workload, owner, shadow verdict and credential fingerprint under thei
   e.k8s_container_name = "app";
   e.k8s_workload_kind = "StatefulSet";
   e.k8s_workload_name = "ledger";
+  e.k8s_qos_class = "burstable";
   e.owner = "payments-team";
   e.environment = "prod";
   e.shadow = true;
@@ -170,6 +171,7 @@ TEST_CASE("workload, owner, shadow verdict and credential fingerprint under thei
   CHECK(j["k8s.namespace.name"] == "payments");
   CHECK(j["k8s.container.name"] == "app");
   CHECK(j["k8s.statefulset.name"] == "ledger");
+  CHECK(j["shadowmeter.k8s.qos_class"] == "burstable");
   CHECK(j["shadowmeter.owner"] == "payments-team");
   CHECK(j["deployment.environment"] == "prod");
   CHECK(j["shadowmeter.shadow"] == true);

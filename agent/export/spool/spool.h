@@ -18,11 +18,13 @@ enum class FsyncPolicy : std::uint8_t {
   never,         // leave it to the kernel (tests, tmpfs)
 };
 
+// segment_bytes and max_record_bytes are capped at 1 GiB each so that an offset in a segment fits
+// in the low 32 bits of a Batch cursor.
 struct SpoolOptions {
-  std::string dir;                             // created 0700 if absent
-  std::uint64_t max_bytes = 256ull << 20;      // all segments together; beyond it appends are dropped
-  std::uint64_t segment_bytes = 8ull << 20;    // a new segment starts past this size
-  std::uint32_t max_record_bytes = 4u << 20;   // a longer record is refused (counted as dropped)
+  std::string dir;                            // created 0700 if absent
+  std::uint64_t max_bytes = 256ull << 20;     // all segments together; beyond it appends are dropped
+  std::uint64_t segment_bytes = 8ull << 20;   // a new segment starts past this size
+  std::uint32_t max_record_bytes = 4u << 20;  // a longer record is refused (counted as dropped)
   FsyncPolicy fsync = FsyncPolicy::on_flush;
 };
 
@@ -35,6 +37,8 @@ struct SpoolStats {
   std::uint64_t pending_records = 0;  // appended and not yet acknowledged (recovered ones included)
   std::uint64_t bytes = 0;            // on disk now
   std::uint64_t segments = 0;
+  std::uint64_t io_errors = 0;         // failed reads, writes, fsyncs, renames, deletions (caller logs)
+  std::uint64_t ack_file_corrupt = 0;  // ack file unreadable or inconsistent: resent from the oldest
 };
 
 class Spool {

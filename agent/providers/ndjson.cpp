@@ -1,17 +1,7 @@
 #include "providers/ndjson.h"
+#include "providers/text_util.h"
 
 namespace shadowmeter::providers {
-
-namespace {
-
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
-}
-
-}  // namespace
 
 bool NdjsonLines::deliver(std::string_view part, std::string_view& line) {
   if (skipping_) {  // the end of an oversized line

@@ -14,6 +14,7 @@
 #include "providers/json_scan.h"
 #include "providers/path_info.h"
 #include "providers/request_fields.h"
+#include "providers/text_util.h"
 
 namespace shadowmeter::providers {
 namespace {
@@ -45,24 +46,6 @@ std::string_view operation_of(Endpoint e) {
       return {};
   }
   return {};
-}
-
-bool strip_prefix(std::string_view& path, std::string_view prefix) {
-  if (!path.starts_with(prefix)) return false;
-  if (path.size() == prefix.size()) {
-    path = {};
-    return true;
-  }
-  if (path[prefix.size()] != '.') return false;
-  path.remove_prefix(prefix.size() + 1);
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
 }
 
 bool mentions_json(std::string_view content_type) {

@@ -17,6 +17,7 @@
 #include "providers/estimate.h"
 #include "providers/json_scan.h"
 #include "providers/path_info.h"
+#include "providers/text_util.h"
 
 namespace shadowmeter::providers {
 namespace {
@@ -86,12 +87,6 @@ struct Counts {
     return u;
   }
 };
-
-bool strip_prefix(std::string_view& path, std::string_view prefix) {
-  if (!path.starts_with(prefix) || path.size() <= prefix.size() || path[prefix.size()] != '.') return false;
-  path.remove_prefix(prefix.size() + 1);
-  return true;
-}
 
 // Generated text in the shapes Bedrock returns: Converse and its stream deltas, and the native
 // bodies of the model families (Anthropic, Llama, Titan, Mistral, Cohere, Nova, OpenAI-style).
@@ -231,16 +226,6 @@ std::optional<std::int64_t> header_count(std::string_view v) {
     n = n * 10 + (c - '0');
   }
   return n;
-}
-
-bool contains_ci(std::string_view s, std::string_view needle) {
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    std::size_t k = 0;
-    while (k < needle.size() && lower(s[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
 }
 
 // Only the base64 `bytes` of an InvokeModelWithResponseStream chunk, decoded on the spot.

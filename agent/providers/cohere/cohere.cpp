@@ -17,6 +17,7 @@
 #include "providers/openai/openai.h"
 #include "providers/path_info.h"
 #include "providers/request_fields.h"
+#include "providers/text_util.h"
 
 namespace shadowmeter::providers {
 namespace {
@@ -48,13 +49,6 @@ std::string_view operation_of(Endpoint e) {
       return {};
   }
   return {};
-}
-
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
 }
 
 bool mentions(std::string_view s, std::string_view lower_needle) {
@@ -302,23 +296,10 @@ class CohereSession final : public ExchangeSession {
   Usage final_usage_;
 };
 
-class CohereProvider final : public Provider {
- public:
-  explicit CohereProvider(std::string name) : name_(std::move(name)), openai_(make_openai_provider(name_)) {}
-  std::string_view name() const override { return name_; }
-  std::unique_ptr<ExchangeSession> start() const override {
-    return std::make_unique<CohereSession>(name_, *openai_);
-  }
-
- private:
-  std::string name_;
-  std::unique_ptr<Provider> openai_;
-};
-
 }  // namespace
 
 std::unique_ptr<Provider> make_cohere_provider(std::string provider_name) {
-  return std::make_unique<CohereProvider>(std::move(provider_name));
+  return std::make_unique<ProviderWithOpenAi<CohereSession>>(std::move(provider_name));
 }
 
 }  // namespace shadowmeter::providers

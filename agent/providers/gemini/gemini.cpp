@@ -15,6 +15,7 @@
 #include "providers/anthropic/anthropic.h"
 #include "providers/openai/openai.h"
 #include "providers/path_info.h"
+#include "providers/text_util.h"
 
 namespace shadowmeter::providers {
 namespace {
@@ -99,12 +100,6 @@ struct UsageMetadata {
   }
 };
 
-bool strip_prefix(std::string_view& path, std::string_view prefix) {
-  if (!path.starts_with(prefix) || path.size() <= prefix.size() || path[prefix.size()] != '.') return false;
-  path.remove_prefix(prefix.size() + 1);
-  return true;
-}
-
 // The fields of one GenerateContentResponse (a body, an SSE event or an array element), or of an
 // error object.
 class ResponseVisitor final : public JsonVisitor {
@@ -149,24 +144,6 @@ class ResponseVisitor final : public JsonVisitor {
       error = true;
   }
 };
-
-bool contains_ci(std::string_view s, std::string_view needle) {
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    std::size_t k = 0;
-    while (k < needle.size() && lower(s[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 class GeminiSession final : public ExchangeSession {
  public:

@@ -290,23 +290,10 @@ class OllamaSession final : public ExchangeSession {
   Usage final_usage_;
 };
 
-class OllamaProvider final : public Provider {
- public:
-  explicit OllamaProvider(std::string name) : name_(std::move(name)), openai_(make_openai_provider(name_)) {}
-  std::string_view name() const override { return name_; }
-  std::unique_ptr<ExchangeSession> start() const override {
-    return std::make_unique<OllamaSession>(name_, *openai_);
-  }
-
- private:
-  std::string name_;
-  std::unique_ptr<Provider> openai_;
-};
-
 }  // namespace
 
 std::unique_ptr<Provider> make_ollama_provider(std::string provider_name) {
-  return std::make_unique<OllamaProvider>(std::move(provider_name));
+  return std::make_unique<ProviderWithOpenAi<OllamaSession>>(std::move(provider_name));
 }
 
 }  // namespace shadowmeter::providers

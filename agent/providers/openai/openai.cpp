@@ -11,6 +11,7 @@
 #include "providers/json_scan.h"
 #include "providers/path_info.h"
 #include "providers/request_fields.h"
+#include "providers/text_util.h"
 
 namespace shadowmeter::providers {
 namespace {
@@ -135,17 +136,6 @@ struct ObjectFields {
   }
 };
 
-bool strip_prefix(std::string_view& path, std::string_view prefix) {
-  if (!path.starts_with(prefix)) return false;
-  if (path.size() == prefix.size()) {
-    path = {};
-    return true;
-  }
-  if (path[prefix.size()] != '.') return false;
-  path.remove_prefix(prefix.size() + 1);
-  return true;
-}
-
 // Collects root-level fields and those under "response" in one pass; the caller picks which apply.
 class ResponseVisitor final : public JsonVisitor {
  public:
@@ -217,24 +207,6 @@ class ResponseVisitor final : public JsonVisitor {
 
 bool terminal_response_event(std::string_view type) {
   return type == "response.completed" || type == "response.incomplete" || type == "response.failed";
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-bool contains_ci(std::string_view s, std::string_view needle) {
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    std::size_t k = 0;
-    while (k < needle.size() && lower(s[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
 }
 
 // Headers that become attributes, in the order they are emitted.

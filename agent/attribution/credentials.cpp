@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "protocols/secure_clear.h"
+
 namespace shadowmeter::attribution {
 namespace {
 
@@ -113,7 +115,7 @@ Fingerprinter::Fingerprinter(std::string secret) : secret_(std::move(secret)) {
   if (secret_.size() < 16) throw std::runtime_error("fingerprint secret is shorter than 16 bytes");
 }
 
-Fingerprinter::~Fingerprinter() { wipe(secret_); }
+Fingerprinter::~Fingerprinter() { secure_clear(secret_); }
 
 std::string Fingerprinter::fingerprint(std::string_view credential) const {
   unsigned char mac[EVP_MAX_MD_SIZE];
@@ -149,7 +151,7 @@ std::string Fingerprinter::load_or_create_secret(const std::string& path) {
     } else if (errno != EEXIST) {
       fail(std::string("cannot create it: ") + std::strerror(errno));
     }
-    wipe(hex);
+    secure_clear(hex);
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0) fail(std::string("cannot read it: ") + std::strerror(errno));
@@ -170,16 +172,6 @@ std::string Fingerprinter::load_or_create_secret(const std::string& path) {
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
   if (secret.size() < 32) fail("shorter than 32 bytes");
   return secret;
-}
-
-void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-  s.clear();
-}
-
-void wipe(HeaderList& headers) {
-  for (auto& [n, v] : headers) wipe(v);
-  headers.clear();
 }
 
 }  // namespace shadowmeter::attribution

@@ -48,8 +48,4 @@ class Fingerprinter {
   std::string secret_;
 };
 
-// Overwrites a string's bytes before it is released (OPENSSL_cleanse: not optimised away).
-void wipe(std::string& s);
-void wipe(HeaderList& headers);
-
 }  // namespace shadowmeter::attribution

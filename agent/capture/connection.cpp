@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "capture/host.h"
-#include "capture/wipe.h"
 #include "capture/http2_connection.h"
 #include "protocols/http2/decoder.h"
+#include "protocols/secure_clear.h"
 
 namespace shadowmeter::capture {
 namespace {
@@ -19,16 +19,6 @@ providers::HeaderList to_header_list(const std::vector<http1::Header>& hs) {
   out.reserve(hs.size());
   for (const auto& h : hs) out.emplace_back(h.name, h.value);
   return out;
-}
-
-std::string path_of(std::string_view target) {
-  // Absolute-form targets (proxies) carry scheme and authority before the path.
-  if (auto scheme = target.find("://"); scheme != std::string_view::npos && scheme < 8) {
-    auto slash = target.find('/', scheme + 3);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-  }
-  // The query string is left out: it can carry credentials (?key=...).
-  return std::string(target.substr(0, target.find_first_of("?#")));
 }
 
 const char* outcome_error(http1::Outcome o) {
@@ -164,9 +154,7 @@ class Connection::ResponseSink final : public http1::MessageSink {
     p->response_started = true;
     p->ex.status = head.status;
     p->response_headers = to_header_list(head.headers);
-    auto ctype = head.header("content-type");
-    p->event_stream = ctype.size() >= 17 && std::equal(ctype.begin(), ctype.begin() + 17, "text/event-stream",
-                                                       [](char a, char b) { return (a | 0x20) == b; });
+    p->event_stream = is_event_stream(head.header("content-type"));
     if (!p->request_reported) c_.report_request(*p);  // the server answered before the request ended
     p->session->on_response_head({.status = head.status, .headers = &p->response_headers,
                                   .event_stream = p->event_stream});
@@ -404,7 +392,8 @@ void Connection::emit_front(const http1::MessageEnd* response_end) {
     p->ex.error_type = std::to_string(p->ex.status);
   }
   if (table_.cb_.credential) table_.cb_.credential(p->request_headers, p->target, p->ex);
-  wipe_request(p->request_headers, p->target);
+  secure_clear(p->request_headers);
+  secure_clear(p->target);
   release(*p);
   ++table_.stats_.exchanges;
   if (table_.cb_.exchange) table_.cb_.exchange(std::move(p->ex));

@@ -1,5 +1,6 @@
 #include "capture/host.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -38,6 +39,21 @@ std::optional<HostPort> parse_host_header(std::string_view v) {
     out.port = static_cast<std::uint16_t>(value);
   }
   return out;
+}
+
+std::string path_of(std::string_view target) {
+  if (auto scheme = target.find("://"); scheme != std::string_view::npos && scheme < 8) {
+    auto slash = target.find('/', scheme + 3);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  return std::string(target.substr(0, target.find_first_of("?#")));
+}
+
+bool is_event_stream(std::string_view content_type) {
+  constexpr std::string_view kType = "text/event-stream";
+  return content_type.size() >= kType.size() &&
+         std::equal(kType.begin(), kType.end(), content_type.begin(),
+                    [](char want, char got) { return (got | 0x20) == want; });
 }
 
 }  // namespace shadowmeter::capture

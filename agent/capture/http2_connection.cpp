@@ -6,25 +6,15 @@
 
 #include "capture/connection.h"
 #include "capture/host.h"
-#include "capture/wipe.h"
 #include "protocols/http1/body_pipeline.h"
 #include "protocols/sse/sse_parser.h"
+#include "protocols/secure_clear.h"
 
 namespace shadowmeter::capture {
 namespace {
 
 // Streams followed at once on one connection; more are counted and not followed.
 constexpr std::size_t kMaxStreams = 256;
-
-std::string path_of(std::string_view target) {
-  // The query string is left out: it can carry credentials (?key=...).
-  return std::string(target.substr(0, target.find_first_of("?#")));
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) { return (b | 0x20) == a; });
-}
 
 const char* body_error(http1::Outcome o) {
   switch (o) {
@@ -248,7 +238,7 @@ void Http2Connection::response_headers(Stream& s, const std::vector<http2::Heade
   for (const auto& h : headers) {
     if (!h.name.empty() && h.name.front() != ':') s.response_headers.emplace_back(h.name, h.value);
   }
-  s.event_stream = starts_with_ci(ctype, "text/event-stream");
+  s.event_stream = is_event_stream(ctype);
   if (!s.request_reported) report_request(s);  // the server answered before the request ended
   s.session->on_response_head({.status = status, .headers = &s.response_headers, .event_stream = s.event_stream});
   if (s.event_stream) {
@@ -324,7 +314,8 @@ void Http2Connection::emit(std::uint32_t id, std::string_view why) {
   if (s->ex.error_type.empty() && s->ex.status >= 400) s->ex.error_type = std::to_string(s->ex.status);
   auto& t = conn_.table_;
   if (t.cb_.credential) t.cb_.credential(s->request_headers, s->target, s->ex);
-  wipe_request(s->request_headers, s->target);
+  secure_clear(s->request_headers);
+  secure_clear(s->target);
   release(*s);
   ++t.stats_.exchanges;
   if (t.cb_.exchange) t.cb_.exchange(std::move(s->ex));

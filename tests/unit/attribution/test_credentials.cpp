@@ -1,5 +1,5 @@
 // Credentials: which header or query parameter carries the key, the non-secret hint, the keyed
-// fingerprint (stable, keyed, no secret in its output), the secret file, and wiping.
+// fingerprint (stable, keyed, no secret in its output), the secret file, and wiping header values.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "attribution/credentials.h"
+#include "protocols/secure_clear.h"
 
 using namespace shadowmeter::attribution;
 
@@ -94,15 +95,15 @@ TEST_CASE("secret file: created 0600 with 32 random bytes (hex), then read back;
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("wipe overwrites and clears header values") {
+TEST_CASE("secure_clear overwrites and clears header values") {
   HeaderList h{{"authorization", "Bearer sk-secret-value"}};
   const char* data = h[0].second.data();
   const std::size_t n = h[0].second.size();
   std::string& v = h[0].second;
-  wipe(v);
+  shadowmeter::secure_clear(v);
   CHECK(v.empty());
   // The buffer is still owned by the string (capacity kept by clear()): its bytes are zero now.
   for (std::size_t i = 0; i < n; ++i) CHECK(data[i] == '\0');
-  wipe(h);
+  shadowmeter::secure_clear(h);
   CHECK(h.empty());
 }

@@ -3,8 +3,6 @@
 // 5 MB embeddings body) fed in 16 KiB pieces, as TLS records arrive, through the module the registry
 // picks for the format, plus the SSE parser where the response is an event stream. Prints MB/s of
 // response bytes and calls/s per workload; figures are only comparable within one run.
-#include <zlib.h>
-
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -12,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "protocols/eventstream/encode_message.h"  // the tests' event-stream encoder
 #include "protocols/sse/sse_parser.h"
 #include "providers/registry.h"
 
@@ -35,35 +34,11 @@ std::string repeat_events(int n, const std::function<std::string(int)>& ev) {
   return s;
 }
 
-void put_u32(std::string& s, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-
-std::uint32_t crc(std::string_view s) {
-  return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
-}
-
 std::string es_message(const std::string& event_type, const std::string& payload) {
-  std::string headers;
-  auto header = [&](const std::string& k, const std::string& v) {
-    headers.push_back(static_cast<char>(k.size()));
-    headers += k;
-    headers.push_back(7);
-    headers.push_back(static_cast<char>(v.size() >> 8));
-    headers.push_back(static_cast<char>(v.size() & 0xFF));
-    headers += v;
-  };
-  header(":event-type", event_type);
-  header(":content-type", "application/json");
-  header(":message-type", "event");
-  std::string m;
-  put_u32(m, static_cast<std::uint32_t>(16 + headers.size() + payload.size()));
-  put_u32(m, static_cast<std::uint32_t>(headers.size()));
-  put_u32(m, crc(m));
-  m += headers;
-  m += payload;
-  put_u32(m, crc(m));
-  return m;
+  namespace es = shadowmeter::eventstream::testing;
+  return es::message(es::str_header(":event-type", event_type) + es::str_header(":content-type", "application/json") +
+                         es::str_header(":message-type", "event"),
+                     payload);
 }
 
 std::vector<Workload> workloads() {

@@ -4,7 +4,6 @@
 // SM_FIXTURES=text restricts the run to fixture paths containing `text`.
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -15,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "protocols/eventstream/encode_message.h"
 #include "protocols/sse/sse_parser.h"
+#include "providers/bedrock/base64.h"
 #include "providers/registry.h"
 
 using namespace shadowmeter;
@@ -24,64 +25,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string base64_decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = val(c);
-    if (v < 0) continue;  // padding, whitespace
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return out;
-}
-
-void put_u32(std::string& s, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xFF));
-}
-
-std::uint32_t crc(std::string_view s) {
-  return static_cast<std::uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
-}
-
 // One application/vnd.amazon.eventstream message with string headers (type 7).
 std::string eventstream_message(const YAML::Node& m) {
+  namespace es = shadowmeter::eventstream::testing;
   std::string headers;
-  for (const auto& h : m["headers"]) {
-    const auto name = h.first.as<std::string>();
-    const auto value = h.second.as<std::string>();
-    headers.push_back(static_cast<char>(name.size()));
-    headers += name;
-    headers.push_back(7);
-    headers.push_back(static_cast<char>((value.size() >> 8) & 0xFF));
-    headers.push_back(static_cast<char>(value.size() & 0xFF));
-    headers += value;
-  }
+  for (const auto& h : m["headers"]) headers += es::str_header(h.first.as<std::string>(), h.second.as<std::string>());
   const std::string payload = m["payload"] ? m["payload"].as<std::string>() : std::string();
-  std::string msg;
-  put_u32(msg, static_cast<std::uint32_t>(16 + headers.size() + payload.size()));
-  put_u32(msg, static_cast<std::uint32_t>(headers.size()));
-  put_u32(msg, crc(msg));
-  msg += headers;
-  msg += payload;
-  std::uint32_t c = crc(msg);
-  if (m["bad_crc"] && m["bad_crc"].as<bool>()) c ^= 0x1u;
-  put_u32(msg, c);
-  return msg;
+  return es::message(headers, payload, {.message_crc = m["bad_crc"] && m["bad_crc"].as<bool>()});
 }
 
 struct Fixture {
@@ -245,7 +195,7 @@ std::vector<Fixture> load_fixtures() {
       if (rs["body"])
         f.response_body = rs["body"].as<std::string>();
       else if (rs["body_base64"])
-        f.response_body = base64_decode(rs["body_base64"].as<std::string>());
+        REQUIRE(base64_decode(rs["body_base64"].as<std::string>(), f.response_body, 64u << 20));
       else if (rs["eventstream"])
         for (const auto& m : rs["eventstream"]) f.response_body += eventstream_message(m);
     }

@@ -48,14 +48,21 @@ std::uint64_t to_unix_ns(std::uint64_t mono_ns) {
   return real - mono + mono_ns;
 }
 
-std::string find_catalog(const std::string& configured) {
-  if (!configured.empty()) return configured;
-  for (const char* dir : {SHADOWMETER_DATA_DIR, SHADOWMETER_SOURCE_DATA_DIR}) {
-    std::string p = std::string(dir) + "/catalog.yaml";
+// A shipped data file: the installed copy, else the source tree's (running from a build tree).
+std::string find_data_file(const char* name, const char* source_dir) {
+  for (const char* dir : {SHADOWMETER_DATA_DIR, source_dir}) {
+    std::string p = std::string(dir) + "/" + name;
     std::error_code ec;
     if (std::filesystem::exists(p, ec)) return p;
   }
-  throw std::runtime_error("no AI catalog found: pass --catalog FILE");
+  return {};
+}
+
+std::string find_catalog(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::string p = find_data_file("catalog.yaml", SHADOWMETER_SOURCE_DATA_DIR);
+  if (p.empty()) throw std::runtime_error("no AI catalog found: pass --catalog FILE");
+  return p;
 }
 
 // Boot time as the kernel states it (/proc/stat btime), to turn start times in clock ticks since
@@ -72,19 +79,10 @@ std::uint64_t boot_unix_ns() {
   return static_cast<std::uint64_t>(btime) * 1000000000ull;
 }
 
-std::string find_default_prices() {
-  for (const char* dir : {SHADOWMETER_DATA_DIR, SHADOWMETER_SOURCE_PRICING_DIR}) {
-    std::string p = std::string(dir) + "/default_prices.json";
-    std::error_code ec;
-    if (std::filesystem::exists(p, ec)) return p;
-  }
-  return {};
-}
-
 // Built-in prices, the configured table over them, and the Azure deployment aliases.
 std::unique_ptr<pricing::Pricer> make_pricer(const config::AgentConfig& cfg) {
   pricing::PriceTable table;
-  if (const std::string builtin = find_default_prices(); !builtin.empty()) {
+  if (const std::string builtin = find_data_file("default_prices.json", SHADOWMETER_SOURCE_PRICING_DIR); !builtin.empty()) {
     table = pricing::PriceTable::builtin_from_file(builtin);
     log::info("prices: " + std::to_string(table.size()) + " models from " + builtin);
   } else {

@@ -9,6 +9,11 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 
+# The collector's tests run against SQLite and a real PostgreSQL server (created databases only).
+if [ "$(id -u)" -eq 0 ]; then
+  bash packaging/scripts/start-postgres.sh || echo "run.sh: PostgreSQL not started; its tests will say why they skip" >&2
+fi
+
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHADOWMETER_WERROR=ON >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
 

@@ -12,6 +12,7 @@ namespace {
 
 using nlohmann::json;
 
+constexpr int kSpanKindInternal = 1;
 constexpr int kSpanKindClient = 3;
 constexpr int kStatusError = 2;
 
@@ -46,10 +47,12 @@ std::string str(const json& e, const char* key) {
 
 json span_of(const json& e) {
   const std::string id = str(e, "shadowmeter.event_id");
+  const std::string record_type = str(e, kRecordTypeKey);
   std::string name = str(e, "gen_ai.operation.name");
   const std::string model = str(e, "gen_ai.request.model");
   if (name.empty()) name = str(e, "gen_ai.provider.name");
   if (!model.empty()) name += " " + model;
+  if (!record_type.empty()) name = "shadowmeter." + record_type;
   json attrs = json::array();
   for (const auto& [k, v] : e.items()) {
     if (k == "time_unix_nano" || k == "end_time_unix_nano" || is_resource_key(k)) continue;
@@ -58,7 +61,7 @@ json span_of(const json& e) {
   json span = {{"traceId", id},
                {"spanId", id.substr(0, 16)},
                {"name", name},
-               {"kind", kSpanKindClient},
+               {"kind", record_type.empty() ? kSpanKindClient : kSpanKindInternal},
                {"startTimeUnixNano", time_string(e, "time_unix_nano")},
                {"endTimeUnixNano", time_string(e, "end_time_unix_nano")},
                {"attributes", std::move(attrs)}};

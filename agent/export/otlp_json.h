@@ -18,6 +18,10 @@ struct OtlpResource {
   std::string service_version;
 };
 
+// Records that are not AI calls carry this attribute ("heartbeat", "gap"); their span is named
+// "shadowmeter.<type>", of kind INTERNAL. A span without it is a usage event.
+inline constexpr const char* kRecordTypeKey = "shadowmeter.record.type";
+
 // Attributes that describe the sender, not the call: they go to the resource, not the span.
 inline constexpr const char* kResourceKeys[] = {"host.name"};
 

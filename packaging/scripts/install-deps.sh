@@ -12,5 +12,6 @@ apt-get install -y -qq --no-install-recommends \
   clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev \
   libssl-dev openssl libboost-dev nlohmann-json3-dev prometheus-cpp-dev libyaml-cpp-dev \
   catch2 libbrotli-dev libzstd-dev libsystemd-dev libnghttp2-dev \
+  libsqlite3-dev libpq-dev postgresql \
   curl python3 nodejs util-linux iproute2 procps >/dev/null
 echo "install-deps.sh: done"

@@ -1,0 +1,65 @@
+// What the store needs from a database connection, so that every statement and the schema are written
+// once for both back ends: "?" placeholders, typed values in and out, transactions, a lock for
+// migrations. SqliteConnection and PgConnection implement it; they are not thread-safe (the store
+// guards each connection with its own mutex).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "storage/store.h"
+
+namespace shadowmeter::collector::sql {
+
+enum class Dialect : std::uint8_t { sqlite, postgresql };
+
+// NULL, integer, floating point or text. Booleans travel as 0/1 (SQLite has no boolean type and
+// PostgreSQL reads "1"/"0" as true/false for a boolean column).
+using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
+using Row = std::vector<Value>;
+
+inline bool is_null(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+std::optional<std::int64_t> as_int(const Value& v);  // integers (and integral text); else nullopt
+std::optional<double> as_double(const Value& v);     // numbers (and numeric text); else nullopt
+std::optional<std::string> as_text(const Value& v);  // text; else nullopt
+
+// A failure that is worth one more try of the whole transaction: the connection was lost (it is
+// re-established first), or PostgreSQL aborted it as a deadlock or serialisation victim.
+struct TransientStoreError : StoreError {
+  using StoreError::StoreError;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Dialect dialect() const = 0;
+
+  // One statement with "?" placeholders (none inside string literals); returns the number of rows it
+  // inserted, updated or deleted. Throws StoreError (TransientStoreError when retrying may help).
+  virtual std::uint64_t execute(const std::string& sql, const std::vector<Value>& params = {}) = 0;
+  // One statement returning rows (bound by the statement's LIMIT).
+  virtual std::vector<Row> query(const std::string& sql, const std::vector<Value>& params = {}) = 0;
+
+  // A write transaction: SQLite takes the write lock at BEGIN (IMMEDIATE), so two writers never
+  // deadlock on a lock upgrade.
+  virtual void begin() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() noexcept = 0;
+
+  // Before each use: re-establishes a connection found lost (PostgreSQL: PQreset once), throws
+  // StoreError when it cannot.
+  virtual void ensure_connected() = 0;
+
+  // Serialises schema migrations between processes sharing the database (PostgreSQL advisory lock;
+  // SQLite needs none: its BEGIN IMMEDIATE already does).
+  virtual void lock_schema() = 0;
+  virtual void unlock_schema() noexcept = 0;
+
+  // Size of the database on disk.
+  virtual std::uint64_t database_bytes() = 0;
+};
+
+}  // namespace shadowmeter::collector::sql

@@ -1,0 +1,406 @@
+#include "storage/sql_store.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+#include "storage/cursor.h"
+#include "storage/records.h"
+#include "storage/schema.h"
+#include "storage/statements.h"
+
+namespace shadowmeter::collector {
+namespace {
+
+using sql::Connection;
+using sql::Row;
+using sql::Value;
+
+constexpr int kAttempts = 3;  // a transient failure is retried twice (after reconnecting)
+constexpr std::uint64_t kDayNs = 86400ull * 1000000000ull;
+constexpr std::size_t kMaxPageLimit = 1000;
+// Rows per multi-row INSERT: PostgreSQL pays a round trip per statement (100 rows x 36 columns stays
+// far below its 65535 parameters); SQLite runs in process, and one cached single-row statement is fastest.
+constexpr std::size_t kPgRowsPerInsert = 100;
+
+std::int64_t to_int64(std::uint64_t v) {
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(v, kMax));
+}
+
+std::uint64_t now_unix_nano() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// now - days, saturating at 0.
+std::uint64_t days_before(std::uint64_t now, std::uint32_t days) {
+  if (days > now / kDayNs) return 0;
+  return now - days * kDayNs;
+}
+
+std::string utc_day(std::uint64_t unix_nano) {
+  const auto secs = static_cast<time_t>(unix_nano / 1000000000ull);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  return buf;
+}
+
+bool is_day(const std::string& d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9')) return false;
+  }
+  return true;
+}
+
+// A stored record back as JSON. Only a damaged database holds anything else; the row is still
+// shown, marked, rather than failing the whole answer.
+nlohmann::json parse_stored(const Value& v) {
+  const auto text = sql::as_text(v);
+  if (text) {
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (!j.is_discarded()) return j;
+  }
+  return nlohmann::json{{"shadowmeter.storage.error", "stored record is not valid JSON"}};
+}
+
+nlohmann::json json_int(const Value& v) {
+  if (const auto i = sql::as_int(v)) return *i;
+  return nullptr;
+}
+
+nlohmann::json json_text(const Value& v) {
+  if (auto s = sql::as_text(v)) return std::move(*s);
+  return nullptr;
+}
+
+// '' in a rollup dimension is "unknown".
+nlohmann::json json_dimension(const Value& v) {
+  auto s = sql::as_text(v);
+  if (!s || s->empty()) return nullptr;
+  return std::move(*s);
+}
+
+void require_within_cap(std::size_t rows, const char* what) {
+  if (rows > kMaxReportRows) {
+    throw std::length_error(std::string(what) + ": more than " + std::to_string(kMaxReportRows) +
+                            " rows; ask for a narrower range");
+  }
+}
+
+void append_rows(Row& params, Row&& row) {
+  for (Value& v : row) params.push_back(std::move(v));
+}
+
+// Inserts rows of one table, each once per event id; returns how many were new.
+std::uint64_t insert_ignoring_duplicates(Connection& c, const char* table,
+                                         const std::vector<std::string>& columns, std::vector<Row>& rows) {
+  const std::size_t chunk = c.dialect() == sql::Dialect::postgresql ? kPgRowsPerInsert : 1;
+  const std::string full = sql::insert_ignore(table, columns, chunk);
+  std::uint64_t inserted = 0;
+  for (std::size_t i = 0; i < rows.size(); i += chunk) {
+    const std::size_t n = std::min(chunk, rows.size() - i);
+    Row params;
+    params.reserve(n * columns.size());
+    for (std::size_t r = i; r < i + n; ++r) append_rows(params, std::move(rows[r]));
+    inserted += c.execute(n == chunk ? full : sql::insert_ignore(table, columns, n), params);
+  }
+  return inserted;
+}
+
+IngestResult ingest_batch(Connection& c, const IngestBatch& batch) {
+  IngestResult result;
+  const records::Arrival arrival{batch.received_unix_nano != 0 ? batch.received_unix_nano : now_unix_nano(),
+                                 batch.principal};
+  const Value received = to_int64(arrival.received_unix_nano);
+  std::set<std::string> hosts;  // sorted: replicas touch agent rows in the same order (no deadlock)
+  auto note_host = [&hosts](const nlohmann::json& record) {
+    if (auto h = records::text(record, "host.name")) hosts.insert(std::move(*h));
+  };
+
+  std::vector<Row> calls;
+  calls.reserve(batch.calls.size());
+  for (const nlohmann::json& e : batch.calls) {
+    note_host(e);
+    const auto id = records::event_id_of(e);
+    if (!id) {
+      ++result.invalid;
+      continue;
+    }
+    calls.push_back(records::call_values(e, *id, arrival));
+  }
+  const std::size_t valid_calls = calls.size();
+  result.inserted = insert_ignoring_duplicates(c, "calls", records::call_columns(), calls);
+  result.duplicates = valid_calls - result.inserted;
+
+  for (const nlohmann::json& g : batch.gaps) {
+    note_host(g);
+    const auto id = records::event_id_of(g);
+    if (!id) {
+      ++result.invalid;
+      continue;
+    }
+    result.gaps += c.execute(sql::insert_ignore("gaps", records::gap_columns(), 1),
+                             records::gap_values(g, *id, arrival));
+  }
+
+  for (const nlohmann::json& h : batch.heartbeats) note_host(h);
+  const Value principal = records::principal_value(arrival);
+  for (const std::string& host : hosts) c.execute(sql::kTouchAgent, {host, principal, received, received});
+
+  for (const nlohmann::json& h : batch.heartbeats) {
+    const auto id = records::event_id_of(h);
+    if (!id) {
+      ++result.invalid;
+      continue;
+    }
+    if (c.execute(sql::insert_ignore("heartbeats", records::heartbeat_columns(), 1),
+                  records::heartbeat_values(h, *id, arrival)) == 0) {
+      continue;  // redelivered: the agent row has it already
+    }
+    ++result.heartbeats;
+    const auto host = records::text(h, "host.name");
+    if (!host) continue;
+    const auto version = records::text(h, "shadowmeter.agent.version");
+    const std::int64_t time = records::record_time(h, arrival);
+    c.execute(sql::kAgentHeartbeat,
+              {version ? Value(*version) : Value(), time, records::attributes_json(h), *host, time});
+  }
+  return result;
+}
+
+}  // namespace
+
+SqlStore::SqlStore(std::string backend, std::unique_ptr<sql::Connection> writer,
+                   std::unique_ptr<sql::Connection> reader)
+    : backend_(std::move(backend)) {
+  writer_.conn = std::move(writer);
+  own_reader_.conn = std::move(reader);
+  reader_ = own_reader_.conn ? &own_reader_ : &writer_;
+}
+
+template <typename Fn>
+auto SqlStore::in_write_transaction(Fn&& fn) {
+  std::lock_guard lock(writer_.mu);
+  Connection& c = *writer_.conn;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      c.ensure_connected();
+      c.begin();
+      auto result = fn(c);
+      c.commit();
+      return result;
+    } catch (const sql::TransientStoreError&) {
+      c.rollback();
+      if (attempt >= kAttempts) throw;
+    } catch (...) {
+      c.rollback();
+      throw;
+    }
+  }
+}
+
+template <typename Fn>
+auto SqlStore::reading(Fn&& fn) {
+  std::lock_guard lock(reader_->mu);
+  Connection& c = *reader_->conn;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      c.ensure_connected();
+      return fn(c);
+    } catch (const sql::TransientStoreError&) {
+      if (attempt >= kAttempts) throw;
+    }
+  }
+}
+
+void SqlStore::migrate() {
+  std::lock_guard lock(writer_.mu);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      sql::migrate(*writer_.conn);
+      return;
+    } catch (const sql::TransientStoreError&) {
+      if (attempt >= kAttempts) throw;
+    }
+  }
+}
+
+IngestResult SqlStore::ingest(const IngestBatch& batch) {
+  return in_write_transaction([&batch](Connection& c) { return ingest_batch(c, batch); });
+}
+
+std::vector<IngestResult> SqlStore::ingest_many(const std::vector<const IngestBatch*>& batches) {
+  return in_write_transaction([&batches](Connection& c) {
+    std::vector<IngestResult> results;
+    results.reserve(batches.size());
+    for (const IngestBatch* b : batches)
+      results.push_back(b != nullptr ? ingest_batch(c, *b) : IngestResult{});
+    return results;
+  });
+}
+
+CallPage SqlStore::query_calls(const CallFilter& filter) {
+  std::optional<sql::Cursor> after;
+  if (!filter.cursor.empty()) after = sql::decode_cursor(filter.cursor);
+  const std::size_t limit = std::clamp<std::size_t>(filter.limit, 1, kMaxPageLimit);
+  // One row more than asked: whether it exists says whether there is a next page.
+  const sql::Statement s = sql::calls_page(filter, after ? &*after : nullptr, limit + 1);
+  const std::vector<Row> rows = reading([&s](Connection& c) { return c.query(s.sql, s.params); });
+
+  CallPage page;
+  const std::size_t n = std::min(rows.size(), limit);
+  page.calls.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) page.calls.push_back(parse_stored(rows[i][2]));
+  if (rows.size() > limit) {
+    const Row& last = rows[limit - 1];
+    page.next_cursor =
+        sql::encode_cursor({sql::as_int(last[1]).value_or(0), sql::as_text(last[0]).value_or("")});
+  }
+  return page;
+}
+
+nlohmann::json SqlStore::agents() {
+  const std::vector<Row> rows = reading(
+      [](Connection& c) { return c.query(sql::kAgents, {static_cast<std::int64_t>(kMaxReportRows + 1)}); });
+  require_within_cap(rows.size(), "agents");
+  nlohmann::json out = nlohmann::json::array();
+  for (const Row& r : rows) {
+    nlohmann::json heartbeat = sql::is_null(r[6]) ? nlohmann::json(nullptr) : parse_stored(r[6]);
+    out.push_back({{"host.name", json_text(r[0])},
+                   {"principal", json_text(r[1])},
+                   {"agent.version", json_text(r[2])},
+                   {"first_seen_unix_nano", json_int(r[3])},
+                   {"last_seen_unix_nano", json_int(r[4])},
+                   {"last_heartbeat_unix_nano", json_int(r[5])},
+                   {"heartbeat", std::move(heartbeat)},
+                   {"calls", sql::as_int(r[7]).value_or(0)},
+                   {"gap_dropped_events", sql::as_int(r[8]).value_or(0)}});
+  }
+  return out;
+}
+
+nlohmann::json SqlStore::health_records(std::uint64_t from_unix_nano, std::uint64_t to_unix_nano) {
+  const std::vector<Value> params = {to_int64(from_unix_nano), to_int64(to_unix_nano),
+                                     static_cast<std::int64_t>(kMaxReportRows + 1)};
+  auto [heartbeats, gaps] = reading([&params](Connection& c) {
+    auto h = c.query(sql::kHeartbeats, params);
+    auto g = c.query(sql::kGaps, params);
+    return std::make_pair(std::move(h), std::move(g));
+  });
+  require_within_cap(heartbeats.size(), "heartbeats");
+  require_within_cap(gaps.size(), "gaps");
+  nlohmann::json out = {{"heartbeats", nlohmann::json::array()}, {"gaps", nlohmann::json::array()}};
+  for (const Row& r : heartbeats) out["heartbeats"].push_back(parse_stored(r[0]));
+  for (const Row& r : gaps) out["gaps"].push_back(parse_stored(r[0]));
+  return out;
+}
+
+nlohmann::json SqlStore::rollups(const std::string& from_day, const std::string& to_day) {
+  if (!is_day(from_day) || !is_day(to_day)) throw std::invalid_argument("days must be YYYY-MM-DD");
+  const std::vector<Row> rows = reading([&](Connection& c) {
+    return c.query(sql::kRollups, {from_day, to_day, static_cast<std::int64_t>(kMaxReportRows + 1)});
+  });
+  require_within_cap(rows.size(), "rollups");
+  nlohmann::json out = nlohmann::json::array();
+  for (const Row& r : rows) {
+    const std::int64_t shadow = sql::as_int(r[8]).value_or(-1);
+    out.push_back({{"day", json_text(r[0])},
+                   {"host.name", json_dimension(r[1])},
+                   {"gen_ai.provider.name", json_dimension(r[2])},
+                   {"gen_ai.request.model", json_dimension(r[3])},
+                   {"k8s.namespace.name", json_dimension(r[4])},
+                   {"shadowmeter.owner", json_dimension(r[5])},
+                   {"shadowmeter.usage.source", json_dimension(r[6])},
+                   {"shadowmeter.visibility", json_dimension(r[7])},
+                   {"shadowmeter.shadow", shadow < 0 ? nlohmann::json(nullptr) : nlohmann::json(shadow == 1)},
+                   {"calls", sql::as_int(r[9]).value_or(0)},
+                   {"input_tokens", sql::as_int(r[10]).value_or(0)},
+                   {"output_tokens", sql::as_int(r[11]).value_or(0)},
+                   {"cache_read_tokens", sql::as_int(r[12]).value_or(0)},
+                   {"cache_creation_tokens", sql::as_int(r[13]).value_or(0)},
+                   {"reasoning_tokens", sql::as_int(r[14]).value_or(0)},
+                   {"cost_usd", sql::as_double(r[15]).value_or(0.0)},
+                   {"priced_calls", sql::as_int(r[16]).value_or(0)}});
+  }
+  return out;
+}
+
+RetentionResult SqlStore::apply_retention(const RetentionPolicy& policy, std::uint64_t now_unix_nano) {
+  RetentionResult result;
+  const std::int64_t raw_cutoff = to_int64(days_before(now_unix_nano, policy.raw_days));
+  const std::vector<std::string> fold = sql::fold_calls(writer_.conn->dialect());
+
+  // One UTC day per transaction, oldest first: each fold-and-delete is atomic, yet a first run over
+  // months of rows does not hold the write lock (and ingest) for all of them at once.
+  for (;;) {
+    const std::optional<std::uint64_t> moved =
+        in_write_transaction([&](Connection& c) -> std::optional<std::uint64_t> {
+          const auto rows =
+              c.query("SELECT MIN(time_unix_nano) FROM calls WHERE time_unix_nano < ?", {raw_cutoff});
+          const auto oldest = rows.empty() || rows[0].empty() ? std::nullopt : sql::as_int(rows[0][0]);
+          if (!oldest) return std::nullopt;
+          const auto day_end = (static_cast<std::uint64_t>(*oldest) / kDayNs + 1) * kDayNs;
+          const std::int64_t end = std::min(raw_cutoff, to_int64(day_end));
+          if (fold.size() == 1) {  // PostgreSQL: one statement moves the rows and returns their number
+            const auto count = c.query(fold[0], {end});
+            return count.empty() ? 0 : static_cast<std::uint64_t>(sql::as_int(count[0][0]).value_or(0));
+          }
+          c.execute(fold[0], {end});
+          return c.execute(fold[1], {end});
+        });
+    if (!moved) break;
+    result.calls_rolled_up += *moved;
+  }
+
+  const std::string rollup_cutoff = utc_day(days_before(now_unix_nano, policy.rollup_days));
+  const std::int64_t health_cutoff = to_int64(days_before(now_unix_nano, policy.heartbeat_days));
+  const RetentionResult expired = in_write_transaction([&](Connection& c) {
+    RetentionResult r;
+    r.rollups_deleted = c.execute("DELETE FROM daily_rollups WHERE day < ?", {rollup_cutoff});
+    r.heartbeats_deleted = c.execute("DELETE FROM heartbeats WHERE time_unix_nano < ?", {health_cutoff});
+    r.gaps_deleted = c.execute("DELETE FROM gaps WHERE time_unix_nano < ?", {health_cutoff});
+    return r;
+  });
+  result.rollups_deleted = expired.rollups_deleted;
+  result.heartbeats_deleted = expired.heartbeats_deleted;
+  result.gaps_deleted = expired.gaps_deleted;
+  return result;
+}
+
+StoreStats SqlStore::stats() {
+  return reading([](Connection& c) {
+    StoreStats s;
+    const auto rows = c.query(sql::kCounts, {});
+    if (!rows.empty() && rows[0].size() == 3) {
+      s.calls = static_cast<std::uint64_t>(sql::as_int(rows[0][0]).value_or(0));
+      s.rollup_rows = static_cast<std::uint64_t>(sql::as_int(rows[0][1]).value_or(0));
+      s.agents = static_cast<std::uint64_t>(sql::as_int(rows[0][2]).value_or(0));
+    }
+    s.bytes = c.database_bytes();
+    return s;
+  });
+}
+
+bool SqlStore::ping() {
+  try {
+    return reading([](Connection& c) {
+      c.query("SELECT 1", {});
+      return true;
+    });
+  } catch (const StoreError&) {
+    return false;
+  }
+}
+
+}  // namespace shadowmeter::collector

@@ -1,0 +1,52 @@
+// The Store, written once over sql::Connection for both back ends. Writes (ingest, retention,
+// migrations) go through one connection, reads through another, each behind its own mutex, so a
+// query never waits for a write transaction. A transaction that fails transiently (connection lost,
+// deadlock, database busy) is retried whole, after a reconnect; all its writes are idempotent.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "storage/connection.h"
+#include "storage/store.h"
+
+namespace shadowmeter::collector {
+
+class SqlStore final : public Store {
+ public:
+  // `reader` may be null: reads then share the writer and its mutex (SQLite ":memory:", where a
+  // second connection would be a second, empty database). Does not migrate: open_store() does.
+  SqlStore(std::string backend, std::unique_ptr<sql::Connection> writer,
+           std::unique_ptr<sql::Connection> reader);
+
+  std::string backend() const override { return backend_; }
+  void migrate() override;
+  IngestResult ingest(const IngestBatch& batch) override;
+  std::vector<IngestResult> ingest_many(const std::vector<const IngestBatch*>& batches) override;
+  CallPage query_calls(const CallFilter& filter) override;
+  nlohmann::json agents() override;
+  nlohmann::json health_records(std::uint64_t from_unix_nano, std::uint64_t to_unix_nano) override;
+  nlohmann::json rollups(const std::string& from_day, const std::string& to_day) override;
+  RetentionResult apply_retention(const RetentionPolicy& policy, std::uint64_t now_unix_nano) override;
+  StoreStats stats() override;
+  bool ping() override;
+
+ private:
+  struct Guarded {
+    std::mutex mu;
+    std::unique_ptr<sql::Connection> conn;
+  };
+
+  template <typename Fn>
+  auto in_write_transaction(Fn&& fn);
+  template <typename Fn>
+  auto reading(Fn&& fn);
+
+  std::string backend_;
+  Guarded writer_;
+  Guarded own_reader_;
+  Guarded* reader_;  // &own_reader_, or &writer_ when there is no separate reader
+};
+
+}  // namespace shadowmeter::collector

@@ -10,10 +10,13 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "attribution/process_info.h"
 #include "capture/connection_table.h"
 #include "common/log.h"
+#include "export/otlp_http/exporter.h"
 #include "export/sink.h"
 #include "metrics/agent_metrics.h"
 #include "metrics/http_server.h"
@@ -98,6 +101,59 @@ std::unique_ptr<pricing::Pricer> make_pricer(const config::AgentConfig& cfg) {
   return pricer;
 }
 
+// Spools each event for the collector. It is the first sink, so an event printed by --stdout has
+// already been handed to the spool.
+class CollectorSink final : public exporting::EventSink {
+ public:
+  explicit CollectorSink(exporting::Exporter& exporter) : exporter_(exporter) {}
+  void emit(const exporting::UsageEvent& e) override { exporter_.enqueue(exporting::to_json(e)); }
+  void flush() override { exporter_.flush(); }
+
+ private:
+  exporting::Exporter& exporter_;
+};
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read --collector-token-file '" + path + "': " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  const auto first = token.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) throw std::runtime_error("--collector-token-file '" + path + "' is empty");
+  token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+  if (token.find_first_of(" \t\r\n") != std::string::npos)
+    throw std::runtime_error("--collector-token-file '" + path + "' must hold one token on one line");
+  return token;
+}
+
+exporting::ExporterOptions exporter_options(const config::AgentConfig& cfg, const std::string& host) {
+  const auto& x = cfg.exporting;
+  exporting::ExporterOptions o;
+  o.url = cfg.collector_url;
+  if (!cfg.collector_token_file.empty()) o.bearer_token = read_token_file(cfg.collector_token_file);
+  o.ca_file = x.ca_file;
+  o.client_cert_file = x.client_cert_file;
+  o.client_key_file = x.client_key_file;
+  o.server_name = x.server_name;
+  o.gzip = x.gzip;
+  o.batch_max_events = x.batch_max_events;
+  o.batch_max_delay = std::chrono::milliseconds(x.batch_max_delay_ms);
+  o.request_timeout = std::chrono::milliseconds(x.request_timeout_ms);
+  o.backoff_min = std::chrono::milliseconds(x.backoff_min_ms);
+  o.backoff_max = std::chrono::milliseconds(x.backoff_max_ms);
+  o.heartbeat_interval = std::chrono::seconds(x.heartbeat_seconds);
+  o.spool.dir = x.spool_dir;
+  o.spool.max_bytes = x.spool_max_bytes;
+  o.spool.segment_bytes = std::min<std::uint64_t>(8ull << 20, std::max<std::uint64_t>(x.spool_max_bytes / 8, 1u << 16));
+  o.spool.fsync = x.spool_fsync == "every_append" ? exporting::FsyncPolicy::every_append
+                  : x.spool_fsync == "never"      ? exporting::FsyncPolicy::never
+                                                  : exporting::FsyncPolicy::on_flush;
+  o.resource.host_name = host;
+  o.resource.service_version = SHADOWMETER_VERSION;
+  return o;
+}
+
 std::string host_name(const std::string& configured) {
   if (!configured.empty()) return configured;
   char buf[256] = {};
@@ -152,7 +208,11 @@ struct Agent::Impl {
   const std::uint64_t boot_ns = boot_unix_ns();
   std::uint64_t last_unpriced = 0;
   attribution::ProcessCache processes;
-  std::unique_ptr<exporting::EventSink> sink;
+  std::unique_ptr<exporting::Exporter> exporter;
+  std::vector<std::unique_ptr<exporting::EventSink>> sinks;  // the collector's first
+  exporting::ExporterStats last_export{};
+  std::uint64_t parse_errors_total = 0;
+  const std::uint64_t start_unix_ns = clock_ns(CLOCK_REALTIME);
   std::string host;
   std::unique_ptr<capture::ConnectionTable> table;
   std::unique_ptr<probes::BpfProbes> probes;
@@ -184,6 +244,8 @@ struct Agent::Impl {
   void schedule_drain();
   void schedule_scan(std::chrono::steady_clock::duration in);
   void update_metrics();
+  void update_export();
+  void flush_sinks();
   void stop();
 };
 
@@ -221,10 +283,14 @@ void Agent::Impl::start() {
       attribution::Fingerprinter::load_or_create_secret(cfg.fingerprint_secret_file));
   start_pod_watcher();
 
-  if (cfg.stdout_events) sink = std::make_unique<exporting::StdoutSink>(stdout, true);
-  if (!cfg.collector_url.empty())
-    log::warn("--collector is not available in this build yet; events go to --stdout only");
-  if (!sink) log::warn("no event output selected (use --stdout); events are counted but not written");
+  if (!cfg.collector_url.empty()) {
+    exporter = std::make_unique<exporting::Exporter>(exporter_options(cfg, host));
+    sinks.push_back(std::make_unique<CollectorSink>(*exporter));
+    log::info("exporting to " + cfg.collector_url + " (spool " + cfg.exporting.spool_dir + ")");
+  }
+  if (cfg.stdout_events) sinks.push_back(std::make_unique<exporting::StdoutSink>(stdout, true));
+  if (sinks.empty())
+    log::warn("no event output selected (use --stdout or --collector); events are counted but not written");
 
   capture::CaptureLimits limits;
   limits.http.max_body_bytes = cfg.max_body_bytes;
@@ -247,7 +313,10 @@ void Agent::Impl::start() {
   cbs.new_connection = [this](const capture::ConnKey& k, std::string_view comm) {
     processes.get(static_cast<pid_t>(k.tgid), comm);
   };
-  cbs.parse_outcome = [this](http1::Outcome o) { metrics.parse_error(http1::to_string(o)).Increment(); };
+  cbs.parse_outcome = [this](http1::Outcome o) {
+    metrics.parse_error(http1::to_string(o)).Increment();
+    ++parse_errors_total;
+  };
   table = std::make_unique<capture::ConnectionTable>(catalog, registry, limits, std::move(cbs));
 
   probes::ProbeOptions popts;
@@ -279,6 +348,7 @@ void Agent::Impl::start() {
   last_full_scan = std::chrono::steady_clock::now();
   log::info("probes attached to " + std::to_string(attach->attached_files()) + " files; capture running");
   ready = true;
+  if (exporter) update_export();  // the first heartbeat already carries the agent's counters
 
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -332,7 +402,7 @@ void Agent::Impl::schedule_tick() {
     table->expire(mono);
     processes.expire(mono, 30ull * 1000000000ull);
     update_metrics();
-    if (sink) sink->flush();
+    flush_sinks();
     schedule_tick();
   });
 }
@@ -446,7 +516,11 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   metrics.usage_source(providers::to_string(e.call.usage.source)).Increment();
   const bool failed = !e.error_type.empty() || !e.call.error_type.empty();
   (failed ? metrics.events_error : metrics.events_ok).Increment();
-  if (sink) sink->emit(e);
+  for (auto& s : sinks) s->emit(e);
+}
+
+void Agent::Impl::flush_sinks() {
+  for (auto& s : sinks) s->flush();
 }
 
 void Agent::Impl::start_pod_watcher() {
@@ -553,6 +627,52 @@ void Agent::Impl::update_metrics() {
   metrics.attached_files.Set(static_cast<double>(attach->attached_files()));
   metrics.connections_tracked.Set(static_cast<double>(table->size()));
   metrics.buffer_bytes.Set(static_cast<double>(table->buffered_bytes()));
+  if (exporter) update_export();
+}
+
+// Export counters into /metrics, and the agent's health into the next heartbeat: the collector's
+// coverage report reads what this node could not see from it.
+void Agent::Impl::update_export() {
+  auto add = [](prometheus::Counter& m, std::uint64_t now, std::uint64_t before) {
+    if (now > before) m.Increment(static_cast<double>(now - before));
+  };
+  const exporting::ExporterStats x = exporter->stats();
+  add(metrics.export_events, x.events_sent, last_export.events_sent);
+  add(metrics.export_failed_requests, x.requests_failed, last_export.requests_failed);
+  add(metrics.spool_dropped_full, x.dropped_spool_full, last_export.dropped_spool_full);
+  add(metrics.spool_dropped_rejected, x.rejected_events, last_export.rejected_events);
+  add(metrics.spool_corrupt_records, x.spool.corrupt_records + x.spool.torn_tails,
+      last_export.spool.corrupt_records + last_export.spool.torn_tails);
+  add(metrics.export_heartbeats, x.heartbeats_sent, last_export.heartbeats_sent);
+  add(metrics.export_gap_records, x.gap_records_sent, last_export.gap_records_sent);
+  metrics.spool_pending_events.Set(static_cast<double>(x.spool.pending_records));
+  metrics.spool_bytes.Set(static_cast<double>(x.spool.bytes));
+  last_export = x;
+
+  const auto& s = table->stats();
+  const auto c = probes->read_counters();
+  nlohmann::json hb = {
+      {"shadowmeter.agent.start_time_unix_nano", start_unix_ns},
+      {"shadowmeter.probes.attached_files", attach->attached_files()},
+      {"shadowmeter.probes.attach_failures", attach->stats().attach_failures},
+      {"shadowmeter.capture.connections_tracked", table->size()},
+      {"shadowmeter.capture.exchanges", s.exchanges},
+      {"shadowmeter.capture.gaps", s.gaps},
+      {"shadowmeter.capture.ringbuf_drops", c.ringbuf_drops},
+      {"shadowmeter.capture.uncopied_bytes", c.oversize_bytes + c.read_fault_bytes},
+      {"shadowmeter.capture.parse_errors", parse_errors_total},
+      {"shadowmeter.capture.buffer_evictions", s.evicted_connections},
+      {"shadowmeter.events.ok", static_cast<std::uint64_t>(metrics.events_ok.Value())},
+      {"shadowmeter.events.error", static_cast<std::uint64_t>(metrics.events_error.Value())},
+      {"shadowmeter.cost.unpriced", pricer->unpriced()},
+  };
+  for (const char* src : {"response", "stream", "header", "estimated", "none"})
+    hb[std::string("shadowmeter.events.usage_source.") + src] =
+        static_cast<std::uint64_t>(metrics.usage_source(src).Value());
+  for (int v = 0; v < 5; ++v)
+    hb[std::string("shadowmeter.connections.") + capture::to_string(static_cast<capture::Verdict>(v))] =
+        s.verdicts[v];
+  exporter->set_heartbeat(std::move(hb));
 }
 
 void Agent::Impl::stop() {
@@ -560,7 +680,7 @@ void Agent::Impl::stop() {
   // Drain what the kernel already captured, then finish every exchange in flight.
   probes->consume();
   table->end_all(clock_ns(CLOCK_MONOTONIC));
-  if (sink) sink->flush();
+  flush_sinks();
   stopping = true;
   ready = false;
   signals.cancel();
@@ -570,6 +690,10 @@ void Agent::Impl::stop() {
   if (ring_sd) ring_sd->cancel();
   if (http) http->stop();
   if (pods) pods->stop();
+  if (exporter) {
+    update_metrics();
+    exporter->stop(std::chrono::milliseconds(2000));  // events not sent stay in the spool for the next run
+  }
   io.stop();
 }
 

@@ -2,6 +2,9 @@
 // same error wording wherever it comes from. The YAML layout is documented in agent.example.yaml:
 //
 //   output:  {stdout: false, collector: "", collector_token_file: ""}
+//   export:  {ca_file, client_cert_file, client_key_file, server_name, spool_dir, spool_max_bytes,
+//             spool_fsync, batch_max_events, batch_max_delay_ms, request_timeout_ms, backoff_min_ms,
+//             backoff_max_ms, heartbeat_seconds, gzip, allow_insecure_http}
 //   listen: ""
 //   host_name: ""
 //   catalog: ""
@@ -39,6 +42,21 @@ enum class Key {
   stdout_events,
   collector,
   collector_token_file,
+  export_ca_file,
+  export_client_cert_file,
+  export_client_key_file,
+  export_server_name,
+  export_spool_dir,
+  export_spool_max_bytes,
+  export_spool_fsync,
+  export_batch_max_events,
+  export_batch_max_delay_ms,
+  export_request_timeout_ms,
+  export_backoff_min_ms,
+  export_backoff_max_ms,
+  export_heartbeat_seconds,
+  export_gzip,
+  export_allow_insecure_http,
   listen,
   host_name,
   catalog,
@@ -69,6 +87,21 @@ constexpr Setting kSettings[] = {
     {Key::stdout_events, "output", "stdout", "stdout"},
     {Key::collector, "output", "collector", "collector"},
     {Key::collector_token_file, "output", "collector_token_file", "collector-token-file"},
+    {Key::export_ca_file, "export", "ca_file", "collector-ca-file"},
+    {Key::export_client_cert_file, "export", "client_cert_file", "collector-cert-file"},
+    {Key::export_client_key_file, "export", "client_key_file", "collector-key-file"},
+    {Key::export_server_name, "export", "server_name", nullptr},
+    {Key::export_spool_dir, "export", "spool_dir", "spool-dir"},
+    {Key::export_spool_max_bytes, "export", "spool_max_bytes", "spool-max-bytes"},
+    {Key::export_spool_fsync, "export", "spool_fsync", nullptr},
+    {Key::export_batch_max_events, "export", "batch_max_events", nullptr},
+    {Key::export_batch_max_delay_ms, "export", "batch_max_delay_ms", nullptr},
+    {Key::export_request_timeout_ms, "export", "request_timeout_ms", nullptr},
+    {Key::export_backoff_min_ms, "export", "backoff_min_ms", nullptr},
+    {Key::export_backoff_max_ms, "export", "backoff_max_ms", nullptr},
+    {Key::export_heartbeat_seconds, "export", "heartbeat_seconds", "heartbeat-seconds"},
+    {Key::export_gzip, "export", "gzip", nullptr},
+    {Key::export_allow_insecure_http, "export", "allow_insecure_http", nullptr},
     {Key::listen, "", "listen", "listen"},
     {Key::host_name, "", "host_name", "host-name"},
     {Key::catalog, "", "catalog", "catalog"},
@@ -88,7 +121,7 @@ constexpr Setting kSettings[] = {
     {Key::node_name, "kubernetes", "node_name", "node-name"},
 };
 
-constexpr const char* kSections[] = {"output", "capture", "attach", "log", "pricing", "credentials", "kubernetes"};
+constexpr const char* kSections[] = {"output", "export", "capture", "attach", "log", "pricing", "credentials", "kubernetes"};
 constexpr const char* kFormats[] = {"openai", "anthropic", "gemini", "bedrock", "cohere", "ollama"};
 
 // Smallest ring buffer that still holds a few maximum-size records (16 KiB payload each).
@@ -165,6 +198,57 @@ void apply(AgentConfig& c, Key key, const std::string& where, const std::string&
       break;
     case Key::collector_token_file:
       c.collector_token_file = v;
+      break;
+    case Key::export_ca_file:
+      c.exporting.ca_file = v;
+      break;
+    case Key::export_client_cert_file:
+      c.exporting.client_cert_file = v;
+      break;
+    case Key::export_client_key_file:
+      c.exporting.client_key_file = v;
+      break;
+    case Key::export_server_name:
+      c.exporting.server_name = v;
+      break;
+    case Key::export_spool_dir:
+      if (v.empty()) fail(where, "needs a directory");
+      c.exporting.spool_dir = v;
+      break;
+    case Key::export_spool_max_bytes: {
+      const std::uint64_t n = parse_u64(where, v);
+      if (n < (1u << 16)) fail(where, "must be at least 65536, got " + v);
+      c.exporting.spool_max_bytes = n;
+      break;
+    }
+    case Key::export_spool_fsync:
+      if (v != "every_append" && v != "on_flush" && v != "never")
+        fail(where, "must be every_append, on_flush or never, got '" + v + "'");
+      c.exporting.spool_fsync = v;
+      break;
+    case Key::export_batch_max_events:
+      c.exporting.batch_max_events = positive(where, parse_u32(where, v));
+      break;
+    case Key::export_batch_max_delay_ms:
+      c.exporting.batch_max_delay_ms = parse_u32(where, v);
+      break;
+    case Key::export_request_timeout_ms:
+      c.exporting.request_timeout_ms = positive(where, parse_u32(where, v));
+      break;
+    case Key::export_backoff_min_ms:
+      c.exporting.backoff_min_ms = positive(where, parse_u32(where, v));
+      break;
+    case Key::export_backoff_max_ms:
+      c.exporting.backoff_max_ms = positive(where, parse_u32(where, v));
+      break;
+    case Key::export_heartbeat_seconds:
+      c.exporting.heartbeat_seconds = positive(where, parse_u32(where, v));
+      break;
+    case Key::export_gzip:
+      c.exporting.gzip = parse_bool(where, v);
+      break;
+    case Key::export_allow_insecure_http:
+      c.exporting.allow_insecure_http = parse_bool(where, v);
       break;
     case Key::listen:
       check_listen(where, v);
@@ -272,7 +356,9 @@ void apply_azure_deployments(AgentConfig& c, const std::string& where, const YAM
 }
 
 bool is_string_key(Key k) {
-  return k == Key::collector || k == Key::collector_token_file || k == Key::listen || k == Key::host_name ||
+  return k == Key::collector || k == Key::collector_token_file || k == Key::export_ca_file ||
+         k == Key::export_client_cert_file || k == Key::export_client_key_file || k == Key::export_server_name ||
+         k == Key::listen || k == Key::host_name ||
          k == Key::catalog || k == Key::prices || k == Key::kubeconfig || k == Key::node_name;
 }
 
@@ -352,7 +438,34 @@ AgentConfig load_yaml_file(const std::string& path, AgentConfig base) {
   return base;
 }
 
+namespace {
+
+// Loopback hosts of an http(s):// URL: a token sent to them in clear text stays on this machine.
+bool is_loopback_url(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  std::string rest = url.substr(scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  std::string host;
+  if (!rest.empty() && rest.front() == '[') {
+    host = rest.substr(1, rest.find(']') == std::string::npos ? std::string::npos : rest.find(']') - 1);
+  } else {
+    host = rest.substr(0, rest.find(':'));
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
 void validate(const AgentConfig& c) {
+  const AgentConfig::Export& x = c.exporting;
+  if (x.client_cert_file.empty() != x.client_key_file.empty())
+    throw std::runtime_error("export.client_cert_file and export.client_key_file go together (mTLS)");
+  if (x.backoff_min_ms > x.backoff_max_ms)
+    throw std::runtime_error("export.backoff_min_ms must not exceed export.backoff_max_ms");
+  if (c.collector_url.rfind("http://", 0) == 0 && !x.allow_insecure_http && !is_loopback_url(c.collector_url))
+    throw std::runtime_error("--collector " + c.collector_url +
+                             ": plain http:// to another host would send events and the token in clear text; "
+                             "use https:// or set export.allow_insecure_http: true");
   if (c.max_total_buffer_bytes < c.max_body_bytes)
     throw std::runtime_error("capture.max_total_buffer_bytes (" + std::to_string(c.max_total_buffer_bytes) +
                              ") must be at least max_body_bytes (" + std::to_string(c.max_body_bytes) +
@@ -435,6 +548,12 @@ std::string usage_text() {
          "                               (--stdout=false turns it off when the file turns it on)\n"
          "  --collector URL              OTLP/HTTP endpoint of the collector (http:// or https://)\n"
          "  --collector-token-file FILE  file holding the bearer token sent to the collector\n"
+         "  --collector-ca-file FILE     CA certificate(s) the collector's certificate must chain to\n"
+         "  --collector-cert-file FILE   client certificate for mTLS (with --collector-key-file FILE)\n"
+         "  --spool-dir DIR              on-disk spool of events not yet acknowledged by the collector\n"
+         "                               (default /var/lib/shadowmeter/spool)\n"
+         "  --spool-max-bytes N          spool size bound; beyond it events are dropped and counted\n"
+         "  --heartbeat-seconds N        agent heartbeat to the collector every N seconds (default 60)\n"
          "  --listen ADDR:PORT           serve /metrics, /healthz, /readyz (\"127.0.0.1:9464\", "
          "\"[::1]:9464\",\n"
          "                               \":9464\" = all addresses); default: no HTTP endpoint\n"

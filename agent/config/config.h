@@ -21,10 +21,29 @@ struct ExtraProvider {
 struct AgentConfig {
   // output
   bool stdout_events = false;               // --stdout
-  std::string collector_url;                // --collector (export comes in a later issue)
+  std::string collector_url;                // --collector: OTLP/HTTP endpoint ("" = no export)
   std::string collector_token_file;         // --collector-token-file
   std::string listen;                       // --listen ADDR:PORT ("" = no HTTP endpoint)
   std::string host_name;                    // host.name; default: gethostname()
+
+  // export to the collector (export: section)
+  struct Export {
+    std::string ca_file;                    // CA(s) the collector's certificate must chain to ("" = system)
+    std::string client_cert_file;           // mTLS client certificate and key ("" = none)
+    std::string client_key_file;
+    std::string server_name;                // name to verify in the collector's certificate ("" = URL host)
+    std::string spool_dir = "/var/lib/shadowmeter/spool";
+    std::uint64_t spool_max_bytes = 256ull << 20;
+    std::string spool_fsync = "on_flush";   // every_append | on_flush | never
+    std::uint32_t batch_max_events = 512;
+    std::uint32_t batch_max_delay_ms = 1000;
+    std::uint32_t request_timeout_ms = 10000;
+    std::uint32_t backoff_min_ms = 1000;
+    std::uint32_t backoff_max_ms = 60000;
+    std::uint32_t heartbeat_seconds = 60;
+    bool gzip = true;
+    bool allow_insecure_http = false;       // http:// to a host other than loopback (token in clear)
+  } exporting;
 
   // catalog
   std::string catalog_path;                 // default: installed share dir, else the source tree copy

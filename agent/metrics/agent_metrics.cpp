@@ -41,6 +41,14 @@ prometheus::Family<prometheus::Counter>& uncopied_family(Registry& r) {
       .Register(r);
 }
 
+prometheus::Family<prometheus::Counter>& spool_dropped_family(Registry& r) {
+  return prometheus::BuildCounter()
+      .Name("shadowmeter_spool_dropped_events_total")
+      .Help("Events lost before the collector stored them, by reason (spool_full, rejected); each is "
+            "reported to the collector in a gap record")
+      .Register(r);
+}
+
 }  // namespace
 
 AgentMetrics::AgentMetrics() : AgentMetrics(std::make_shared<Registry>()) {}
@@ -85,6 +93,19 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
       k8s_pods(gauge(*r, "shadowmeter_k8s_pods", "Pods of this node known from the Kubernetes API")),
       k8s_errors(counter(*r, "shadowmeter_k8s_errors_total",
                          "Kubernetes API connection, TLS, HTTP and parse errors (metadata kept, retried)")),
+      export_events(counter(*r, "shadowmeter_export_events_total", "Events acknowledged by the collector")),
+      export_failed_requests(counter(*r, "shadowmeter_export_failed_requests_total",
+                                     "Requests to the collector that failed (network, TLS, non-2xx); retried")),
+      spool_dropped_full(spool_dropped_family(*r).Add({{"reason", "spool_full"}})),
+      spool_dropped_rejected(spool_dropped_family(*r).Add({{"reason", "rejected"}})),
+      spool_corrupt_records(counter(*r, "shadowmeter_spool_corrupt_records_total",
+                                    "Spool records skipped at recovery or read (torn tail, bad checksum)")),
+      spool_pending_events(gauge(*r, "shadowmeter_spool_pending_events",
+                                 "Events in the on-disk spool not yet acknowledged by the collector")),
+      spool_bytes(gauge(*r, "shadowmeter_spool_bytes", "Bytes of the on-disk spool")),
+      export_heartbeats(counter(*r, "shadowmeter_export_heartbeats_total", "Heartbeats the collector received")),
+      export_gap_records(counter(*r, "shadowmeter_export_gap_records_total",
+                                 "Gap records (counts of lost events) the collector received")),
       registry_(std::move(r)) {
   // Series that exist from the start read as 0 instead of being absent, so rate() and alerts work
   // before the first occurrence.

@@ -58,6 +58,24 @@ class AgentMetrics {
   prometheus::Gauge& k8s_pods;
   prometheus::Counter& k8s_errors;
 
+  // Export to the collector (present only with --collector):
+  // shadowmeter_export_events_total: events the collector acknowledged
+  // shadowmeter_export_failed_requests_total: attempts that failed (network, TLS, non-2xx); retried
+  // shadowmeter_spool_dropped_events_total{reason="spool_full|rejected"}: events lost, also sent to the
+  //   collector as gap records
+  // shadowmeter_spool_corrupt_records_total: records skipped at recovery (torn tail, bad checksum)
+  // shadowmeter_spool_pending_events, shadowmeter_spool_bytes: waiting in the on-disk spool
+  // shadowmeter_export_heartbeats_total, shadowmeter_export_gap_records_total
+  prometheus::Counter& export_events;
+  prometheus::Counter& export_failed_requests;
+  prometheus::Counter& spool_dropped_full;
+  prometheus::Counter& spool_dropped_rejected;
+  prometheus::Counter& spool_corrupt_records;
+  prometheus::Gauge& spool_pending_events;
+  prometheus::Gauge& spool_bytes;
+  prometheus::Counter& export_heartbeats;
+  prometheus::Counter& export_gap_records;
+
   prometheus::Counter& parse_error(const std::string& reason);
   prometheus::Counter& usage_source(const std::string& source);
   prometheus::Counter& classified(const std::string& cls);

@@ -137,11 +137,11 @@ TEST_CASE("argv[0] is the program name and is skipped") {
 
 TEST_CASE("every flag, as '--flag value'") {
   const AgentConfig c =
-      parse_ok({"--stdout", "--collector", "http://10.0.0.1:4318", "--collector-token-file", "/run/token",
+      parse_ok({"--stdout", "--collector", "http://127.0.0.1:4318", "--collector-token-file", "/run/token",
                 "--listen", "[::1]:9464", "--catalog", "/x/catalog.yaml", "--host-name", "web-1",
                 "--log-level", "warn", "--ringbuf-bytes", "65536", "--max-body-bytes", "4096"});
   CHECK(c.stdout_events);
-  CHECK(c.collector_url == "http://10.0.0.1:4318");
+  CHECK(c.collector_url == "http://127.0.0.1:4318");
   CHECK(c.collector_token_file == "/run/token");
   CHECK(c.listen == "[::1]:9464");
   CHECK(c.catalog_path == "/x/catalog.yaml");
@@ -428,4 +428,59 @@ TEST_CASE("providers and pricing from the YAML file") {
   CHECK_THAT(yaml_error("providers: {a: b}\n"), Contains("expected a list"));
   CHECK_THAT(yaml_error("pricing: {azure_deployments: [a]}\n"), Contains("expected a mapping of deployment"));
   CHECK_THAT(yaml_error("pricing: {currency: eur}\n"), Equals("FILE:1: pricing.currency: unknown key"));
+}
+
+TEST_CASE("export settings: flags, YAML section and the checks across them") {
+  const AgentConfig f = parse_ok({"--collector", "https://c.example/v1/traces", "--collector-ca-file", "/ca.pem",
+                                  "--collector-cert-file", "/c.pem", "--collector-key-file", "/c.key",
+                                  "--spool-dir", "/s", "--spool-max-bytes", "65536", "--heartbeat-seconds", "5"});
+  CHECK(f.exporting.ca_file == "/ca.pem");
+  CHECK(f.exporting.client_cert_file == "/c.pem");
+  CHECK(f.exporting.client_key_file == "/c.key");
+  CHECK(f.exporting.spool_dir == "/s");
+  CHECK(f.exporting.spool_max_bytes == 65536u);
+  CHECK(f.exporting.heartbeat_seconds == 5u);
+  // defaults
+  const AgentConfig d = parse_ok({});
+  CHECK(d.exporting.spool_dir == "/var/lib/shadowmeter/spool");
+  CHECK(d.exporting.spool_fsync == "on_flush");
+  CHECK(d.exporting.backoff_max_ms == 60000u);
+  CHECK(d.exporting.gzip);
+
+  TempFile y(R"(
+export:
+  server_name: collector.internal
+  spool_fsync: every_append
+  batch_max_events: 100
+  batch_max_delay_ms: 50
+  request_timeout_ms: 2000
+  backoff_min_ms: 10
+  backoff_max_ms: 500
+  gzip: false
+  allow_insecure_http: true
+)");
+  const AgentConfig c = load_yaml_file(y.path());
+  CHECK(c.exporting.server_name == "collector.internal");
+  CHECK(c.exporting.spool_fsync == "every_append");
+  CHECK(c.exporting.batch_max_events == 100u);
+  CHECK(c.exporting.batch_max_delay_ms == 50u);
+  CHECK(c.exporting.request_timeout_ms == 2000u);
+  CHECK(c.exporting.backoff_min_ms == 10u);
+  CHECK(c.exporting.backoff_max_ms == 500u);
+  CHECK_FALSE(c.exporting.gzip);
+  CHECK(c.exporting.allow_insecure_http);
+
+  CHECK(yaml_error("export:\n  spool_fsync: sometimes\n").find("every_append, on_flush or never") != std::string::npos);
+  CHECK(yaml_error("export:\n  spool_max_bytes: 100\n").find("at least 65536") != std::string::npos);
+  CHECK(yaml_error("export:\n  backoff_min_ms: 0\n").find("greater than 0") != std::string::npos);
+  CHECK(yaml_error("export:\n  nope: 1\n").find("unknown key") != std::string::npos);
+  // Plain http only to loopback unless allowed: the token would cross the network in clear text.
+  CHECK(flag_error({"--collector", "http://10.0.0.1:4318"}).find("allow_insecure_http") != std::string::npos);
+  CHECK(flag_error({"--collector", "http://collector:4318/v1/traces"}).find("clear text") != std::string::npos);
+  CHECK(parse_ok({"--collector", "http://localhost:4318"}).collector_url == "http://localhost:4318");
+  CHECK(parse_ok({"--collector", "http://[::1]:4318"}).collector_url == "http://[::1]:4318");
+  CHECK(flag_error({"--collector-cert-file", "/c.pem"}).find("go together") != std::string::npos);
+  CHECK(flag_error({"--config", y.path().c_str(), "--collector", "http://10.0.0.1:4318"}) == "no error");
+  TempFile backoff("export:\n  backoff_min_ms: 900\n  backoff_max_ms: 100\n");
+  CHECK(flag_error({"--config", backoff.path().c_str()}).find("must not exceed") != std::string::npos);
 }

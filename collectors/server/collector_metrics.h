@@ -1,0 +1,85 @@
+// The collector's Prometheus metrics (prometheus-cpp), served as text on GET /metrics.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "storage/store.h"
+
+namespace shadowmeter::collector {
+
+// Why a request was refused (the `reason` label of shadowmeter_collector_rejected_requests_total).
+enum class RejectReason {
+  unauthorized,
+  too_large,
+  bad_encoding,
+  bad_content_type,
+  malformed,
+  backpressure,
+  store_error
+};
+
+const char* reject_reason_name(RejectReason r);
+
+class CollectorMetrics {
+ public:
+  // At most this many hosts get their own heartbeat gauge; later hosts are counted in
+  // heartbeat_hosts_overflow instead (bounded memory whatever the senders claim to be).
+  static constexpr std::size_t kMaxHeartbeatHosts = 10000;
+
+  CollectorMetrics();
+  prometheus::Registry& registry() { return *registry_; }
+
+  // Text exposition format of everything in the registry.
+  std::string serialize() const;
+
+  void rejected(RejectReason r);
+  // A committed group: counts what was stored, and updates the per-host heartbeat gauges.
+  void committed(const std::vector<const IngestBatch*>& batches, const std::vector<IngestResult>& results,
+                 double seconds);
+  void commit_failed(double seconds);
+  void set_queue_events(std::size_t n);
+  void set_store_stats(const StoreStats& s);
+
+  // shadowmeter_collector_ingested_events_total: call events newly stored
+  prometheus::Counter& ingested_events;
+  // shadowmeter_collector_duplicate_events_total: call events already stored (redeliveries), not stored again
+  prometheus::Counter& duplicate_events;
+  // shadowmeter_collector_rejected_requests_total{reason}
+  prometheus::Family<prometheus::Counter>& rejected_requests;
+  // shadowmeter_collector_batch_commit_seconds: duration of one group commit (successful or not)
+  prometheus::Histogram& batch_commit_seconds;
+  // shadowmeter_collector_queue_events: events queued or being committed
+  prometheus::Gauge& queue_events;
+  // shadowmeter_collector_store_bytes, shadowmeter_collector_store_calls (refreshed periodically)
+  prometheus::Gauge& store_bytes;
+  prometheus::Gauge& store_calls;
+  // shadowmeter_collector_agent_last_heartbeat_timestamp_seconds{host}
+  prometheus::Family<prometheus::Gauge>& agent_last_heartbeat;
+  // shadowmeter_collector_heartbeats_total: heartbeat records stored
+  prometheus::Counter& heartbeats;
+  // shadowmeter_collector_gap_dropped_events_total: events agents reported lost (sum of
+  // shadowmeter.gap.dropped_events over newly stored gap records)
+  prometheus::Counter& gap_dropped_events;
+  // shadowmeter_collector_heartbeat_hosts_overflow_total: heartbeats from hosts beyond kMaxHeartbeatHosts
+  prometheus::Counter& heartbeat_hosts_overflow;
+
+ private:
+  explicit CollectorMetrics(std::shared_ptr<prometheus::Registry> registry);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::mutex hosts_mu_;
+  std::set<std::string> hosts_;
+};
+
+}  // namespace shadowmeter::collector

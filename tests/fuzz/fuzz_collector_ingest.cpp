@@ -1,0 +1,35 @@
+// libFuzzer entry: what the collector does with a /v1/traces body before it reaches the store. The
+// first byte chooses gzip or identity; gzip is inflated within a 1 MiB bound (never allocating past
+// it), then the body is decoded and split into calls, heartbeats and gaps. Any input must end in
+// "refused with a reason" or a batch whose every record has a valid event id.
+#include <string>
+#include <vector>
+
+#include "fuzz_common.h"
+#include "server/gzip.h"
+#include "server/traces_request.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace shadowmeter::collector;
+  if (size == 0) return 0;
+  constexpr std::size_t kMax = 1u << 20;
+  std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  std::vector<char> inflated;
+  if (data[0] & 1) {
+    const GunzipResult g = gunzip_bounded(body, kMax, inflated);
+    SM_FUZZ_CHECK(inflated.capacity() <= kMax + 1);
+    if (g.status == GunzipStatus::malformed) SM_FUZZ_CHECK(!g.error.empty());
+    if (g.status != GunzipStatus::ok) return 0;
+    SM_FUZZ_CHECK(inflated.size() <= kMax);
+    body = std::string_view(inflated.data(), inflated.size());
+  }
+  const TracesParse p = parse_traces_body(body, 64);
+  if (!p.ok) {
+    SM_FUZZ_CHECK(!p.error.empty());
+    return 0;
+  }
+  SM_FUZZ_CHECK(p.events() <= 64);
+  for (const auto* list : {&p.batch.calls, &p.batch.heartbeats, &p.batch.gaps})
+    for (const auto& e : *list) SM_FUZZ_CHECK(is_event_id(e.at("shadowmeter.event_id").get<std::string>()));
+  return 0;
+}

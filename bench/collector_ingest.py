@@ -125,6 +125,13 @@ def post_all(collector, bodies, clients):
     return time.perf_counter() - start, errors, retries[0]
 
 
+def store_size(db):
+    """Bytes the database takes on disk now (SQLite: file and WAL; PostgreSQL: pg_database_size)."""
+    if db.backend == "sqlite":
+        return sum(os.path.getsize(p) for p in (db.path, db.path + "-wal") if os.path.exists(p))
+    return float(db.rows("SELECT pg_database_size(current_database())")[0][0])
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -158,9 +165,7 @@ def main():
                 stored = len(db.event_ids())
                 secs_dup, errors_dup, _ = post_all(collector, bodies, args.clients)
                 stored_after = len(db.event_ids())
-                size = collector.request("GET", "/metrics", token=False)[2].decode()
-                store_bytes = next((float(l.split()[-1]) for l in size.splitlines()
-                                    if l.startswith("shadowmeter_collector_store_bytes ")), 0.0)
+                store_bytes = store_size(db)
             finally:
                 collector.stop()
                 db.drop()

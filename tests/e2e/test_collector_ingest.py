@@ -152,6 +152,29 @@ class IngestSqlite(IngestChecks, unittest.TestCase):
 class IngestPostgres(IngestChecks, unittest.TestCase):
     BACKEND = "postgresql"
 
+    def test_3_replicas_sharing_one_database_store_each_event_once(self):
+        """Several collectors behind one load balancer: the same batches reach two replicas at once."""
+        import threading
+        other = Collector(self.workdir, self.db.url, extra_args=["--max-body-bytes", str(MAX_BODY)])
+        try:
+            batches = [traces([span(n) for n in range(1000 + 100 * b, 1100 + 100 * b)]) for b in range(8)]
+            statuses = []
+
+            def send(c):
+                for doc in batches:
+                    statuses.append(c.post_traces(doc, gzipped=True)[0])
+
+            threads = [threading.Thread(target=send, args=(c,)) for c in (self.collector, other)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(statuses, [200] * 16)
+            stored = [i for i in self.db.event_ids() if int(i, 16) >= int(event_id(1000), 16)]
+            self.assertEqual(sorted(stored), sorted(event_id(n) for n in range(1000, 1800)))
+        finally:
+            self.assertEqual(other.stop(), 0)
+
 
 def openssl(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "export/otlp_json.h"
+#include "temp_file.h"
 
 namespace smtest {
 
@@ -34,24 +35,7 @@ using Response = http::response<http::string_body>;
 
 constexpr std::chrono::seconds kClientTimeout{20};
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/smc_server_XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using shadowmeter::testing::TempDir;
 
 // A CA and server certificate (CN localhost, SAN 127.0.0.1), a client CA with a client certificate
 // (CN agent-1), and a self-signed "rogue" client certificate no one trusts. Made once per process.

@@ -19,29 +19,12 @@
 #include "storage/pg_connection.h"
 #include "storage/sqlite_connection.h"
 #include "storage/store.h"
+#include "temp_file.h"
 
 namespace shadowmeter::testing {
 
 namespace collector = shadowmeter::collector;
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/sm_storage_XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 inline std::string admin_pg_url() {
   const char* env = std::getenv("SHADOWMETER_TEST_PG");

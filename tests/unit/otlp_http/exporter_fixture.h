@@ -13,28 +13,10 @@
 
 #include "export/otlp_http/exporter.h"
 #include "otlp_http/test_server.h"
+#include "temp_file.h"
 
 namespace shadowmeter::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/sm_otlp_http_XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string spool() const { return path_ + "/spool"; }
-
- private:
-  std::string path_;
-};
 
 inline exporting::ExporterOptions fast_options(const std::string& url, const TempDir& dir) {
   exporting::ExporterOptions o;
@@ -45,7 +27,7 @@ inline exporting::ExporterOptions fast_options(const std::string& url, const Tem
   o.backoff_min = std::chrono::milliseconds(5);
   o.backoff_max = std::chrono::milliseconds(40);
   o.heartbeat_interval = std::chrono::milliseconds(0);  // off unless a test wants them
-  o.spool.dir = dir.spool();
+  o.spool.dir = dir.file("spool");
   o.spool.fsync = exporting::FsyncPolicy::never;
   o.resource.host_name = "node-7";
   o.resource.service_version = "1.2.3";

@@ -13,6 +13,7 @@
 #include "export/otlp_http/gzip.h"
 #include "export/otlp_http/url.h"
 #include "otlp_http/test_server.h"
+#include "temp_file.h"
 
 using namespace shadowmeter::exporting::otlp_http;
 using namespace std::chrono_literals;
@@ -20,24 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/sm_otlp_http_XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using shadowmeter::testing::TempDir;
 
 std::chrono::system_clock::time_point at(std::time_t t) { return std::chrono::system_clock::from_time_t(t); }
 

@@ -17,35 +17,18 @@
 #include <vector>
 
 #include "export/spool/spool.h"
+#include "temp_file.h"
 
 using namespace shadowmeter::exporting;
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/sm_spool_XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string spool() const { return path_ + "/spool"; }
-
- private:
-  std::string path_;
-};
+using shadowmeter::testing::TempDir;
 
 SpoolOptions options(const TempDir& t) {
   SpoolOptions o;
-  o.dir = t.spool();
+  o.dir = t.file("spool");
   o.fsync = FsyncPolicy::never;
   return o;
 }
@@ -93,7 +76,7 @@ TEST_CASE("spool: append, peek and ack round trip") {
   CHECK(st.pending_records == 3);
   CHECK(st.bytes == 3 * 52);
   CHECK(st.segments == 1);
-  CHECK(fs::file_size(t.spool() + "/" + segment_files(t.spool()).at(0)) == 156);
+  CHECK(fs::file_size(t.file("spool") + "/" + segment_files(t.file("spool")).at(0)) == 156);
 
   auto b = s.peek(10, 1 << 20);
   CHECK(b.records == recs(0, 3));
@@ -103,12 +86,12 @@ TEST_CASE("spool: append, peek and ack round trip") {
   CHECK(st.pending_records == 0);
   CHECK(st.bytes == 0);  // fully acknowledged: the segment is gone
   CHECK(st.segments == 0);
-  CHECK(segment_files(t.spool()).empty());
+  CHECK(segment_files(t.file("spool")).empty());
   CHECK(s.peek(10, 1 << 20).empty());
 
   REQUIRE(s.append(rec(3)));  // a fresh segment after everything was released
   CHECK(peek_all(s) == recs(3, 4));
-  CHECK(segment_files(t.spool()) == std::vector<std::string>{"seg-00000000000000000002.log"});
+  CHECK(segment_files(t.file("spool")) == std::vector<std::string>{"seg-00000000000000000002.log"});
   CHECK(s.stats().io_errors == 0);
 }
 
@@ -116,10 +99,10 @@ TEST_CASE("spool: the directory is created 0700") {
   TempDir t;
   Spool s(options(t));
   struct stat sb {};
-  REQUIRE(::stat(t.spool().c_str(), &sb) == 0);
+  REQUIRE(::stat(t.file("spool").c_str(), &sb) == 0);
   CHECK((sb.st_mode & 0777) == 0700);
   REQUIRE(s.append("x"));
-  REQUIRE(::stat((t.spool() + "/seg-00000000000000000001.log").c_str(), &sb) == 0);
+  REQUIRE(::stat((t.file("spool") + "/seg-00000000000000000001.log").c_str(), &sb) == 0);
   CHECK((sb.st_mode & 0777) == 0600);
 }
 
@@ -181,26 +164,26 @@ TEST_CASE("spool: segment rollover, reads across segments, deletion of acknowled
   Spool s(o);
   for (int i = 0; i < 9; ++i) REQUIRE(s.append(rec(i)));
   CHECK(s.stats().segments == 5);
-  CHECK(segment_files(t.spool()).size() == 5);
-  CHECK(segment_files(t.spool()).front() == "seg-00000000000000000001.log");
-  CHECK(segment_files(t.spool()).back() == "seg-00000000000000000005.log");
+  CHECK(segment_files(t.file("spool")).size() == 5);
+  CHECK(segment_files(t.file("spool")).front() == "seg-00000000000000000001.log");
+  CHECK(segment_files(t.file("spool")).back() == "seg-00000000000000000005.log");
   CHECK(s.stats().bytes == 9 * 52);
   CHECK(peek_all(s) == recs(0, 9));
 
   s.ack(s.peek(3, 1 << 20));  // segment 1 fully, segment 2 half
-  CHECK(segment_files(t.spool()).size() == 4);
-  CHECK(segment_files(t.spool()).front() == "seg-00000000000000000002.log");
+  CHECK(segment_files(t.file("spool")).size() == 4);
+  CHECK(segment_files(t.file("spool")).front() == "seg-00000000000000000002.log");
   CHECK(s.stats().bytes == 7 * 52);
   CHECK(peek_all(s) == recs(3, 9));
 
   s.ack(s.peek(1, 1 << 20));  // exactly the end of segment 2
-  CHECK(segment_files(t.spool()).size() == 3);
+  CHECK(segment_files(t.file("spool")).size() == 3);
   CHECK(s.stats().segments == 3);
   CHECK(s.stats().pending_records == 5);
   CHECK(peek_all(s) == recs(4, 9));
 
   s.ack(s.peek(100, 1 << 20));
-  CHECK(segment_files(t.spool()).empty());
+  CHECK(segment_files(t.file("spool")).empty());
   CHECK(s.stats().bytes == 0);
   CHECK(s.stats().acked == 9);
 }
@@ -242,7 +225,7 @@ TEST_CASE("spool: restart recovery keeps pending records and drops acknowledged 
   Spool s(o);
   CHECK(s.stats().pending_records == 0);
   CHECK(s.peek(10, 1 << 20).empty());
-  CHECK(segment_files(t.spool()).empty());
+  CHECK(segment_files(t.file("spool")).empty());
 }
 
 TEST_CASE("spool: a torn tail is truncated and the complete records survive") {
@@ -255,7 +238,7 @@ TEST_CASE("spool: a torn tail is truncated and the complete records survive") {
     Spool s(o);
     for (int i = 0; i < 3; ++i) REQUIRE(s.append(rec(i)));
   }
-  const std::string seg = t.spool() + "/seg-00000000000000000001.log";
+  const std::string seg = t.file("spool") + "/seg-00000000000000000001.log";
   fs::resize_file(seg, 2 * 52 + cut_into_last);
   {
     Spool s(o);
@@ -281,7 +264,7 @@ TEST_CASE("spool: a file cut at a record boundary is not torn") {
     Spool s(o);
     for (int i = 0; i < 3; ++i) REQUIRE(s.append(rec(i)));
   }
-  fs::resize_file(t.spool() + "/seg-00000000000000000001.log", 104);
+  fs::resize_file(t.file("spool") + "/seg-00000000000000000001.log", 104);
   Spool s(o);
   CHECK(s.stats().torn_tails == 0);
   CHECK(peek_all(s) == recs(0, 2));
@@ -296,7 +279,7 @@ TEST_CASE("spool: a flipped bit in a payload is a corrupt record; the records be
     for (int i = 0; i < 6; ++i) REQUIRE(s.append(rec(i)));
     CHECK(s.stats().segments == 2);
   }
-  const std::string seg = t.spool() + "/seg-00000000000000000001.log";
+  const std::string seg = t.file("spool") + "/seg-00000000000000000001.log";
   std::string bytes = read_file(seg);
   bytes[2 * 52 + 12 + 7] = static_cast<char>(bytes[2 * 52 + 12 + 7] ^ 0x10);  // record 2's payload
   write_file(seg, bytes);
@@ -312,7 +295,7 @@ TEST_CASE("spool: a flipped bit in a payload is a corrupt record; the records be
     REQUIRE(s.append("later"));
     CHECK(peek_all(s) == std::vector<std::string>{rec(0), rec(1), rec(4), rec(5), "later"});
     s.ack(s.peek(2, 1 << 20));  // past the readable part of segment 1: it is deleted
-    CHECK(segment_files(t.spool()) ==
+    CHECK(segment_files(t.file("spool")) ==
           std::vector<std::string>{"seg-00000000000000000002.log", "seg-00000000000000000003.log"});
   }
   Spool s(o);
@@ -328,7 +311,7 @@ TEST_CASE("spool: an impossible length in an older segment is corrupt, not torn"
     Spool s(o);
     for (int i = 0; i < 4; ++i) REQUIRE(s.append(rec(i)));
   }
-  const std::string seg = t.spool() + "/seg-00000000000000000001.log";
+  const std::string seg = t.file("spool") + "/seg-00000000000000000001.log";
   std::string bytes = read_file(seg);
   bytes[52 + 4] = '\x7f';  // record 1's length now runs past the end of the file
   write_file(seg, bytes);
@@ -343,7 +326,7 @@ TEST_CASE("spool: a record changed on disk after start-up is skipped when read")
   TempDir t;
   Spool s(options(t));
   for (int i = 0; i < 3; ++i) REQUIRE(s.append(rec(i)));
-  const std::string seg = t.spool() + "/seg-00000000000000000001.log";
+  const std::string seg = t.file("spool") + "/seg-00000000000000000001.log";
   {
     std::fstream f(seg, std::ios::binary | std::ios::in | std::ios::out);
     f.seekp(52 + 20);
@@ -356,7 +339,7 @@ TEST_CASE("spool: a record changed on disk after start-up is skipped when read")
   CHECK(peek_all(s) == std::vector<std::string>{rec(0), rec(3)});
   s.ack(s.peek(10, 1 << 20));
   CHECK(s.stats().pending_records == 0);
-  CHECK(segment_files(t.spool()).empty());
+  CHECK(segment_files(t.file("spool")).empty());
 }
 
 TEST_CASE("spool: empty records are valid") {
@@ -421,12 +404,12 @@ TEST_CASE("spool: when full, appends are dropped and counted until an ack frees 
 TEST_CASE("spool: other files in the directory are ignored") {
   TempDir t;
   const auto o = options(t);
-  fs::create_directory(t.spool());
-  write_file(t.spool() + "/notes.txt", "hello");
-  write_file(t.spool() + "/seg-abc.log", "garbage");
-  write_file(t.spool() + "/seg-00000000000000000001.log.bak", "garbage");
-  write_file(t.spool() + "/seg-99999999999999999999.log", "too large a sequence");
-  fs::create_directory(t.spool() + "/seg-00000000000000000007.log");
+  fs::create_directory(t.file("spool"));
+  write_file(t.file("spool") + "/notes.txt", "hello");
+  write_file(t.file("spool") + "/seg-abc.log", "garbage");
+  write_file(t.file("spool") + "/seg-00000000000000000001.log.bak", "garbage");
+  write_file(t.file("spool") + "/seg-99999999999999999999.log", "too large a sequence");
+  fs::create_directory(t.file("spool") + "/seg-00000000000000000007.log");
   {
     Spool s(o);
     CHECK(s.stats().segments == 0);
@@ -436,9 +419,9 @@ TEST_CASE("spool: other files in the directory are ignored") {
     CHECK(peek_all(s) == std::vector<std::string>{"a"});
     s.ack(s.peek(10, 1 << 20));
   }
-  CHECK(read_file(t.spool() + "/notes.txt") == "hello");
-  CHECK(read_file(t.spool() + "/seg-abc.log") == "garbage");
-  CHECK(fs::exists(t.spool() + "/seg-00000000000000000001.log.bak"));
+  CHECK(read_file(t.file("spool") + "/notes.txt") == "hello");
+  CHECK(read_file(t.file("spool") + "/seg-abc.log") == "garbage");
+  CHECK(fs::exists(t.file("spool") + "/seg-00000000000000000001.log.bak"));
 }
 
 TEST_CASE("spool: a segment file holding garbage is corrupt, not fatal") {
@@ -448,15 +431,15 @@ TEST_CASE("spool: a segment file holding garbage is corrupt, not fatal") {
     Spool s(o);
     REQUIRE(s.append(rec(0)));
   }
-  write_file(t.spool() + "/seg-00000000000000000002.log", "this is not a spool segment at all");
+  write_file(t.file("spool") + "/seg-00000000000000000002.log", "this is not a spool segment at all");
   Spool s(o);
   CHECK(s.stats().corrupt_records == 1);
   CHECK(s.stats().pending_records == 1);
   CHECK(peek_all(s) == recs(0, 1));
   REQUIRE(s.append(rec(1)));
-  CHECK(segment_files(t.spool()).back() == "seg-00000000000000000003.log");
+  CHECK(segment_files(t.file("spool")).back() == "seg-00000000000000000003.log");
   s.ack(s.peek(10, 1 << 20));
-  CHECK(segment_files(t.spool()).empty());
+  CHECK(segment_files(t.file("spool")).empty());
 }
 
 TEST_CASE("spool: a corrupt ack file restarts from the oldest record") {
@@ -469,7 +452,7 @@ TEST_CASE("spool: a corrupt ack file restarts from the oldest record") {
     for (int i = 0; i < 4; ++i) REQUIRE(s.append(rec(i)));
     s.ack(s.peek(2, 1 << 20));
   }
-  const std::string ack = t.spool() + "/ack";
+  const std::string ack = t.file("spool") + "/ack";
   std::string bytes = read_file(ack);
   REQUIRE(bytes.size() == 24);
   if (damage == "flip") {
@@ -574,7 +557,7 @@ TEST_CASE("spool: random appends, peeks, acks and reopens match a queue model") 
     const auto st = spool->stats();
     REQUIRE(st.pending_records == model.size());
     REQUIRE(st.acked == total_acked);
-    REQUIRE(st.segments == segment_files(t.spool()).size());
+    REQUIRE(st.segments == segment_files(t.file("spool")).size());
     REQUIRE(st.corrupt_records == 0);
     REQUIRE(st.torn_tails == 0);
     REQUIRE(st.io_errors == 0);
@@ -583,5 +566,5 @@ TEST_CASE("spool: random appends, peeks, acks and reopens match a queue model") 
   CHECK(peek_all(*spool) == std::vector<std::string>(model.begin(), model.end()));
   spool->ack(spool->peek(1u << 20, 1u << 30));
   CHECK(spool->stats().pending_records == 0);
-  CHECK(segment_files(t.spool()).empty());
+  CHECK(segment_files(t.file("spool")).empty());
 }

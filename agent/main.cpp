@@ -14,7 +14,11 @@ int main(int argc, char** argv) {
   try {
     std::vector<const char*> args(argv, argv + argc);
     if (argc > 1 && std::string_view(argv[1]) == "check") {
-      return shadowmeter::preflight::print_report(shadowmeter::preflight::run_checks(true));
+      // The agent's own flags (--config, --collector, ...): the collector check uses its settings.
+      auto cfg = shadowmeter::config::parse_command_line(argc - 1, args.data() + 1);
+      if (!cfg) return 0;
+      return shadowmeter::preflight::print_report(
+          shadowmeter::preflight::run_checks({.load_bpf = true, .config = &*cfg}));
     }
     auto cfg = shadowmeter::config::parse_command_line(static_cast<int>(args.size()), args.data());
     if (!cfg) return 0;  // --help / --version

@@ -1,5 +1,6 @@
-// Minimal leveled logging to stderr (journald picks up the <N> priority prefixes under systemd),
-// with a per-call-site rate limit for messages that per-event failures could repeat.
+// Minimal leveled logging to stderr, with a per-call-site rate limit for messages that per-event
+// failures could repeat. When stderr is the journal's stream (systemd sets $JOURNAL_STREAM to its
+// device:inode) each line starts with an sd-daemon(3) "<N>" priority; otherwise with "warning: " etc.
 #pragma once
 
 #include <atomic>
@@ -16,6 +17,12 @@ void set_level(Level l);
 bool parse_level(std::string_view s, Level& out);
 bool enabled(Level l);
 void write(Level l, std::string_view msg);
+
+// Whether $JOURNAL_STREAM ("DEVICE:INODE", decimal) names this stderr's device and inode.
+bool journal_stream_matches(std::string_view journal_stream, std::uint64_t dev, std::uint64_t ino);
+// One log line as written: "<4>msg\n" for the journal (each line of a multi-line message prefixed),
+// "warning: msg\n" otherwise.
+std::string format_line(Level l, std::string_view msg, bool journal);
 
 inline void debug(std::string_view m) { write(Level::debug, m); }
 inline void info(std::string_view m) { write(Level::info, m); }

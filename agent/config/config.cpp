@@ -538,7 +538,8 @@ std::optional<AgentConfig> parse_command_line(int argc, const char* const* argv)
 
 std::string usage_text() {
   return "Usage: shadowmeter-agent [FLAGS]\n"
-         "       shadowmeter-agent check     preflight of this host's kernel features and privileges\n"
+         "       shadowmeter-agent check [FLAGS]   preflight: this host's kernel features, capabilities,\n"
+         "                                         PID namespace and the collector (OK/FAIL per line)\n"
          "\n"
          "Meters AI API calls on this host by reading TLS plaintext with eBPF uprobes.\n"
          "Flags override the settings of the --config file, whatever their order.\n"

@@ -1,9 +1,12 @@
 // `shadowmeter-agent check`: whether this host can run the agent, one OK/FAIL line per requirement
-// with the fix. The agent runs the blocking checks at start too and refuses to start on a failure.
+// with the fix. The agent runs the same checks at start and refuses to start on a blocking failure.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
+
+#include "config/config.h"
 
 namespace shadowmeter::preflight {
 
@@ -15,11 +18,20 @@ struct Check {
   std::string fix;       // what to do about a failure
 };
 
-// Runs every check. `load_bpf` also loads (not attaches) the BPF programs: the most faithful test
-// of BTF, verifier and privileges.
-std::vector<Check> run_checks(bool load_bpf);
+struct CheckOptions {
+  // Also load and attach the BPF programs: the most faithful test of BTF, verifier and privileges
+  // (`check` does; the agent at start does not, it loads them right after).
+  bool load_bpf = false;
+  // Collector settings (URL, CA, client certificate) for the reachability check; none when the URL
+  // is empty.
+  const config::AgentConfig* config = nullptr;
+  std::chrono::milliseconds collector_timeout{3000};
+};
 
-// Prints the checks; returns the exit code (1 if a blocking check failed).
+std::vector<Check> run_checks(const CheckOptions& options);
+
+// Prints the checks to stdout, one "OK" or "FAIL" line each, a failure followed by its fix (marked
+// when it does not block the agent); returns the exit code: 1 if a blocking check failed.
 int print_report(const std::vector<Check>& checks);
 
 }  // namespace shadowmeter::preflight

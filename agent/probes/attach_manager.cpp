@@ -87,7 +87,10 @@ void AttachManager::scan_pid(pid_t pid) {
     consider(pid, m, is_exe);
     auto it = attached_.find(m.id);
     if (it == attached_.end()) continue;
-    if (it->second.users.insert(pid).second) files.push_back(m.id);
+    if (it->second.users.insert(pid).second) {
+      files.push_back(m.id);
+      if (opts_.on_tls_user) opts_.on_tls_user(pid);
+    }
   }
   if (files.empty()) pid_files_.erase(pid);
 }

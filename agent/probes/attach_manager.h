@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +28,10 @@ struct AttachOptions {
   std::string host_root;
   std::chrono::seconds detach_grace{60};
   std::size_t max_pending_scans = 4096;
+  // Called once per (pid, file) when a scan finds a process using a probed TLS file: the agent reads
+  // the process's /proc entry then, while it surely exists (a process that started before the agent
+  // has no exec record, and may exit before its first captured bytes are consumed).
+  std::function<void(pid_t)> on_tls_user;
 };
 
 struct AttachStats {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdarg>
@@ -12,14 +13,22 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <prometheus/counter.h>
 
 #include "attribution/process_info.h"
 #include "capture/connection_table.h"
 #include "common/log.h"
+#include "common/sd_notify.h"
 #include "export/otlp_http/exporter.h"
 #include "export/sink.h"
 #include "metrics/agent_metrics.h"
 #include "metrics/http_server.h"
+#include "netconn/conn_tracker.h"
+#include "netconn/dns_cache.h"
+#include "netconn/plain_dests.h"
+#include "netconn/tls_library.h"
 #include "preflight/preflight.h"
 #include "probes/attach_manager.h"
 #include "probes/bpf_probes.h"
@@ -215,12 +224,34 @@ struct Agent::Impl {
   const std::uint64_t start_unix_ns = clock_ns(CLOCK_REALTIME);
   std::string host;
   std::unique_ptr<capture::ConnectionTable> table;
+  // Connection level (every TLS library) and plaintext destinations.
+  netconn::TlsLibraryGuesser tls_guesser;
+  std::unique_ptr<netconn::ConnTracker> netconns;
+  netconn::DnsCache dns;
+  std::vector<netconn::DestinationSpec> plain_specs;
+  std::vector<netconn::Destination> plain_dests;
+  asio::steady_timer resolve_timer{io};
+  std::jthread resolver;  // one getaddrinfo round at a time, off the event loop
+  prometheus::Family<prometheus::Counter>* connection_only_family = nullptr;
+  prometheus::Counter* tls_hellos = nullptr;
+  prometheus::Counter* tls_hellos_unparsed = nullptr;
+  prometheus::Counter* netconn_evicted = nullptr;
+  prometheus::Counter* plain_uncopied = nullptr;
+  std::uint64_t last_plain_iov_lost = 0;
+  prometheus::Counter* dns_parsed = nullptr;
+  prometheus::Counter* dns_unparsed = nullptr;
+  prometheus::Counter* dns_evicted = nullptr;
+  netconn::DnsCacheStats last_dns{};
+  netconn::TrackerStats last_netconn{};
+  std::uint64_t connection_only_total = 0;
   std::unique_ptr<probes::BpfProbes> probes;
   std::unique_ptr<ProbeAttacher> attacher;
   std::unique_ptr<probes::AttachManager> attach;
   std::unique_ptr<metrics::HttpServer> http;
   bool ready = false;
   bool stopping = false;
+  const systemd::Watchdog watchdog;  // keep-alives from the 1 s tick, when systemd asked for them
+  std::string last_status;          // the STATUS= line systemd has
   std::chrono::steady_clock::time_point last_full_scan{};
   probes::BpfCounters last_counters{};
   capture::CaptureStats last_capture{};
@@ -236,6 +267,11 @@ struct Agent::Impl {
   void on_record(std::span<const std::uint8_t> rec);
   void on_data(const sm_data_event& ev, std::size_t size);
   void on_exchange(capture::Exchange&& ex);
+  void on_hello(const sm_hello_event& ev, std::size_t size);
+  void on_sock_closed(const netconn::CloseFacts& c, std::uint32_t flags);
+  void on_blind(netconn::BlindConnection&& b);
+  void start_netconn();
+  void resolve_plain_dests();
   void price(exporting::UsageEvent& e) const;
   void attribute(exporting::UsageEvent& e) const;
   void start_pod_watcher();
@@ -247,6 +283,7 @@ struct Agent::Impl {
   void update_export();
   void flush_sinks();
   void stop();
+  std::string status_line();
 };
 
 void Agent::Impl::start() {
@@ -257,7 +294,7 @@ void Agent::Impl::start() {
 
   // Refuse to start on a host that cannot run us, saying why (same checks as `check`).
   std::string blocking;
-  for (const auto& c : preflight::run_checks(false)) {
+  for (const auto& c : preflight::run_checks({.config = &cfg})) {
     if (c.ok) continue;
     if (c.blocking) blocking += "\n  " + c.name + ": " + c.detail + " (fix: " + c.fix + ")";
     else log::warn(c.name + ": " + c.detail + " (" + c.fix + ")");
@@ -300,7 +337,12 @@ void Agent::Impl::start() {
   limits.max_connections = cfg.max_connections;
   limits.idle_ns = static_cast<std::uint64_t>(cfg.connection_idle_seconds) * 1000000000ull;
   capture::CaptureCallbacks cbs;
-  cbs.ignore = [this](const capture::ConnKey& k) { probes->mark_ignored(k.tgid, k.ssl, k.id); };
+  cbs.ignore = [this](const capture::ConnKey& k) {
+    if (k.ssl & SM_PLAIN_KEY_BIT)
+      probes->stop_plaintext(k.tgid, static_cast<std::int32_t>(k.ssl & 0xffffffffu), k.id);
+    else
+      probes->mark_ignored(k.tgid, k.ssl, k.id);
+  };
   cbs.exchange = [this](capture::Exchange&& ex) { on_exchange(std::move(ex)); };
   // The credential becomes a keyed fingerprint here; capture wipes the header right after.
   cbs.credential = [this](const providers::HeaderList& headers, std::string_view target, capture::Exchange& ex) {
@@ -324,8 +366,10 @@ void Agent::Impl::start() {
   popts.agent_tgid = getpid();
   probes = std::make_unique<probes::BpfProbes>(popts, [this](std::span<const std::uint8_t> r) { on_record(r); });
   attacher = std::make_unique<ProbeAttacher>(*probes);
+  start_netconn();
   probes::AttachOptions aopts;
   aopts.detach_grace = std::chrono::seconds(cfg.detach_grace_seconds);
+  aopts.on_tls_user = [this](pid_t pid) { processes.get(pid); };
   attach = std::make_unique<probes::AttachManager>(*attacher, aopts);
 
   if (!cfg.listen.empty()) {
@@ -348,11 +392,24 @@ void Agent::Impl::start() {
   last_full_scan = std::chrono::steady_clock::now();
   log::info("probes attached to " + std::to_string(attach->attached_files()) + " files; capture running");
   ready = true;
+  if (watchdog.enabled()) {
+    log::info("systemd watchdog: timeout " + std::to_string(watchdog.timeout().count() / 1000) +
+              " ms, keep-alive every second from the main loop");
+    if (watchdog.timeout() < std::chrono::seconds(2))
+      log::warn("systemd watchdog timeout below 2 s: the 1 s keep-alive may come too late (raise WatchdogSec=)");
+  }
+  // From inside the loop: by the time systemd hears READY=1, /readyz is being served.
+  asio::post(io, [this] {
+    last_status = status_line();
+    systemd::notify_ready(last_status);
+    watchdog.kick();
+  });
   if (exporter) update_export();  // the first heartbeat already carries the agent's counters
 
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+    systemd::notify_stopping("stopping: draining the ring buffer and flushing events");
     stop();
   });
   schedule_tick();
@@ -400,11 +457,27 @@ void Agent::Impl::schedule_tick() {
     if (auto next = attach->tick()) schedule_scan(*next);
     const std::uint64_t mono = clock_ns(CLOCK_MONOTONIC);
     table->expire(mono);
+    netconns->expire(mono);
+    for (auto& b : netconns->take_ready(mono)) on_blind(std::move(b));
     processes.expire(mono, 30ull * 1000000000ull);
     update_metrics();
     flush_sinks();
+    // This tick ran, so the loop serves the ring buffer and the attach manager: tell systemd.
+    watchdog.kick();
+    if (std::string status = status_line(); status != last_status) {
+      systemd::notify_status(status);
+      last_status = std::move(status);
+    }
     schedule_tick();
   });
+}
+
+std::string Agent::Impl::status_line() {
+  const auto calls = static_cast<std::uint64_t>(metrics.events_ok.Value() + metrics.events_error.Value());
+  std::string s = "capturing: " + std::to_string(attach->attached_files()) + " files probed, " +
+                  std::to_string(calls) + " AI calls metered";
+  if (exporter) s += ", " + std::to_string(last_export.spool.pending_records) + " events waiting in the spool";
+  return s;
 }
 
 void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
@@ -448,12 +521,52 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       if (auto next = attach->tick()) schedule_scan(*next);
       return;
     }
+    case SM_EV_TLS_HELLO: {
+      if (rec.size() < offsetof(sm_hello_event, data)) break;
+      const auto* ev = reinterpret_cast<const sm_hello_event*>(rec.data());
+      on_hello(*ev, rec.size());
+      return;
+    }
+    case SM_EV_DNS_ANSWER: {
+      if (rec.size() < offsetof(sm_hello_event, data)) break;
+      const auto* ev = reinterpret_cast<const sm_hello_event*>(rec.data());
+      if (ev->len > rec.size() - offsetof(sm_hello_event, data)) break;
+      dns.on_response(std::string_view(reinterpret_cast<const char*>(ev->data), ev->len), ev->pad != 0,
+                      ev->hdr.ts_ns);
+      return;
+    }
+    case SM_EV_SOCK_CLOSE: {
+      if (rec.size() < sizeof(sm_sock_close_event)) break;
+      sm_sock_close_event ev;
+      std::memcpy(&ev, rec.data(), sizeof(ev));
+      netconn::CloseFacts c;
+      c.key = {ev.hdr.tgid, ev.fd, ev.sock_id};
+      c.end_ns = ev.hdr.ts_ns;
+      c.bytes_sent = ev.bytes_sent;
+      c.bytes_received = ev.bytes_received;
+      c.plaintext_seen = (ev.flags & SM_SOCK_SSL_SEEN) != 0;
+      on_sock_closed(c, ev.flags);
+      return;
+    }
     case SM_EV_LIB_MAPPED: {
       attach->on_library_mapped(static_cast<pid_t>(hdr.tgid));
       if (auto next = attach->tick()) schedule_scan(*next);
       return;
     }
     case SM_EV_EXIT: {
+      // Sockets a process leaves open are closed by its exit, without a close() to see.
+      for (const auto& k : netconns->sockets_of(hdr.tgid)) {
+        netconn::CloseFacts c;
+        c.key = k;
+        c.end_ns = hdr.ts_ns;
+        if (auto snap = probes->take_socket(k.tgid, k.fd, k.id)) {
+          c.bytes_sent = snap->bytes_sent;
+          c.bytes_received = snap->bytes_received;
+          c.plaintext_seen = (snap->flags & SM_SOCK_SSL_SEEN) != 0;
+        }
+        on_sock_closed(c, 0);
+      }
+      tls_guesser.forget(static_cast<pid_t>(hdr.tgid));
       table->on_process_end(hdr.tgid, hdr.ts_ns);
       processes.on_exit(static_cast<pid_t>(hdr.tgid));
       attach->on_exit(static_cast<pid_t>(hdr.tgid));
@@ -504,7 +617,10 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   e.http_status = ex.status;
   e.protocol_version = ex.protocol_version;
   e.process = processes.get(static_cast<pid_t>(ex.key.tgid), ex.comm);
-  e.tls_library = "openssl";
+  // This call's connection is not blind, even if its socket could not be tied to the SSL object.
+  netconns->note_plaintext(ex.key.tgid, ex.host, ex.port, ex.end_ns ? ex.end_ns : ex.start_ns);
+  // Plaintext HTTP read from the socket syscalls (a cataloged/configured plain-HTTP destination).
+  e.tls_library = (ex.key.ssl & SM_PLAIN_KEY_BIT) ? "plaintext" : "openssl";
   e.visibility = "plaintext";
   e.error_type = ex.error_type;
   e.api_key_fingerprint = std::move(ex.api_key_fingerprint);
@@ -516,6 +632,140 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   metrics.usage_source(providers::to_string(e.call.usage.source)).Increment();
   const bool failed = !e.error_type.empty() || !e.call.error_type.empty();
   (failed ? metrics.events_error : metrics.events_ok).Increment();
+  for (auto& s : sinks) s->emit(e);
+}
+
+void Agent::Impl::start_netconn() {
+  auto& reg = metrics.registry();
+  connection_only_family = &prometheus::BuildCounter()
+                                .Name("shadowmeter_connection_only_events_total")
+                                .Help("Connections to AI hosts whose plaintext no uprobe saw (events with "
+                                      "shadowmeter.visibility connection_only), by guessed TLS library")
+                                .Register(reg);
+  auto& hellos = prometheus::BuildCounter()
+                     .Name("shadowmeter_tls_hellos_total")
+                     .Help("TLS ClientHellos read from the first write of new TCP connections")
+                     .Register(reg);
+  tls_hellos = &hellos.Add({{"outcome", "read"}});
+  tls_hellos_unparsed = &hellos.Add({{"outcome", "no_sni_parsed"}});
+  netconn_evicted = &prometheus::BuildCounter()
+                         .Name("shadowmeter_connection_tracker_dropped_total")
+                         .Help("AI connections forgotten before their end (tracker full or idle past the limit)")
+                         .Register(reg)
+                         .Add({});
+  auto& answers = prometheus::BuildCounter()
+                      .Name("shadowmeter_dns_answers_total")
+                      .Help("DNS responses read on sockets connected to port 53, by whether they parsed")
+                      .Register(reg);
+  dns_parsed = &answers.Add({{"outcome", "parsed"}});
+  dns_unparsed = &answers.Add({{"outcome", "unparsed"}});
+  dns_evicted = &prometheus::BuildCounter()
+                     .Name("shadowmeter_dns_cache_evictions_total")
+                     .Help("Address-to-name entries dropped from the full DNS cache (least recently used)")
+                     .Register(reg)
+                     .Add({});
+  plain_uncopied = &prometheus::BuildCounter()
+                        .Name("shadowmeter_plaintext_uncopied_bytes_total")
+                        .Help("Plaintext HTTP bytes beyond the first buffer of readv/writev/sendmsg/recvmsg, "
+                              "not copied (each shows as a capture gap)")
+                        .Register(reg)
+                        .Add({});
+  netconn::TrackerLimits limits;
+  limits.max_sockets = cfg.max_connections;
+  netconns = std::make_unique<netconn::ConnTracker>(
+      catalog,
+      [this](const capture::Peer& p) { return dns.lookup(p.family, p.addr, clock_ns(CLOCK_MONOTONIC)); },
+      [this](std::uint32_t tgid) { return tls_guesser.guess(static_cast<pid_t>(tgid)); }, limits);
+  plain_specs = netconn::catalog_destinations(catalog);
+  resolve_plain_dests();
+}
+
+// Resolves the plaintext destinations' names on a thread, installs the result on the event loop,
+// and again every five minutes (addresses of self-hosted servers change).
+void Agent::Impl::resolve_plain_dests() {
+  if (plain_specs.empty()) return;
+  if (resolver.joinable()) resolver.join();
+  resolver = std::jthread([this, specs = plain_specs] {
+    std::vector<std::string> failed;
+    auto dests = netconn::resolve_destinations(specs, &failed);
+    asio::post(io, [this, dests = std::move(dests), failed = std::move(failed)]() mutable {
+      if (stopping) return;
+      for (const auto& f : failed) log::warn("plaintext destination " + f + " does not resolve; retried later");
+      if (dests != plain_dests) {
+        std::vector<probes::PlainDest> pd;
+        for (const auto& d : dests) {
+          probes::PlainDest p;
+          std::memcpy(p.addr, d.addr, sizeof(p.addr));
+          p.prefix_bits = d.prefix_bits;
+          p.port = d.port;
+          pd.push_back(p);
+        }
+        if (auto n = probes->set_plain_dests(pd)) log::warn(std::to_string(n) + " plaintext destinations did not fit the map");
+        log::info("plaintext HTTP capture for " + std::to_string(dests.size()) + " destination address(es)");
+        plain_dests = std::move(dests);
+      }
+      resolve_timer.expires_after(std::chrono::minutes(5));
+      resolve_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopping) resolve_plain_dests();
+      });
+    });
+  });
+}
+
+void Agent::Impl::on_hello(const sm_hello_event& ev, std::size_t size) {
+  const std::size_t payload = size - offsetof(sm_hello_event, data);
+  if (ev.len > payload) {
+    ++malformed_records;
+    return;
+  }
+  netconn::HelloFacts h;
+  h.key = {ev.hdr.tgid, ev.fd, ev.sock_id};
+  h.start_ns = ev.start_ns;
+  h.ts_ns = ev.hdr.ts_ns;
+  h.peer.family = ev.family;
+  h.peer.port = ev.dport;
+  std::memcpy(h.peer.addr, ev.daddr, sizeof(h.peer.addr));
+  h.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
+  h.bytes = std::string_view(reinterpret_cast<const char*>(ev.data), ev.len);
+  // An AI connection's process may be short-lived: read its /proc entry now.
+  if (netconns->on_hello(h)) processes.get(static_cast<pid_t>(ev.hdr.tgid), h.comm);
+}
+
+void Agent::Impl::on_sock_closed(const netconn::CloseFacts& c, std::uint32_t flags) {
+  if (flags & SM_SOCK_PLAINTEXT)
+    table->on_connection_end({c.key.tgid, SM_PLAIN_KEY_BIT | static_cast<std::uint32_t>(c.key.fd), c.key.id}, c.end_ns);
+  netconns->on_close(c);
+}
+
+// A connection to an AI host whose plaintext no uprobe saw: an event without usage, so the
+// coverage report can count what this node could not read.
+void Agent::Impl::on_blind(netconn::BlindConnection&& b) {
+  exporting::UsageEvent e;
+  e.event_id = exporting::new_event_id();
+  e.time_unix_nano = to_unix_ns(b.start_ns);
+  e.end_time_unix_nano = to_unix_ns(b.end_ns);
+  e.host_name = host;
+  e.call.provider = b.provider;
+  e.call.usage.source = providers::UsageSource::none;
+  e.server_address = b.server_name;
+  e.server_port = b.peer.port;
+  e.process = processes.get(static_cast<pid_t>(b.key.tgid), b.comm);
+  e.tls_library = b.tls_library;
+  e.visibility = "connection_only";
+  e.visibility_reason = b.reason;
+  e.tls_server_name = b.sni;
+  for (const auto& a : b.alpn) e.alpn += (e.alpn.empty() ? "" : ",") + a;
+  e.server_name_source = b.name_source;
+  e.peer_address = netconn::address_text(b.peer);
+  e.peer_port = b.peer.port;
+  e.conn_bytes_sent = b.bytes_sent;
+  e.conn_bytes_received = b.bytes_received;
+  e.conn_duration_ns = b.end_ns - b.start_ns;
+  if (boot_ns && e.process.start_time_ticks)
+    e.process_start_unix_ns = boot_ns + e.process.start_time_ticks * ns_per_clock_tick;
+  attribute(e);
+  ++connection_only_total;
+  connection_only_family->Add({{"tls_library", e.tls_library}}).Increment();
   for (auto& s : sinks) s->emit(e);
 }
 
@@ -607,6 +857,8 @@ void Agent::Impl::update_metrics() {
   add(metrics.uncopied_oversize, c.oversize_bytes, last_counters.oversize_bytes);
   add(metrics.uncopied_read_fault, c.read_fault_bytes, last_counters.read_fault_bytes);
   last_counters = c;
+  add(*plain_uncopied, c.plain_iov_lost, last_plain_iov_lost);
+  last_plain_iov_lost = c.plain_iov_lost;
   const auto& s = table->stats();
   add(metrics.capture_gaps, s.gaps, last_capture.gaps);
   add(metrics.buffer_evictions, s.evicted_connections, last_capture.evicted_connections);
@@ -622,6 +874,16 @@ void Agent::Impl::update_metrics() {
     last_k8s_errors = ks.errors;
     metrics.k8s_pods.Set(static_cast<double>(ks.pods));
   }
+  const auto& ns = netconns->stats();
+  add(*tls_hellos, ns.hellos, last_netconn.hellos);
+  add(*tls_hellos_unparsed, ns.hellos_unparsed, last_netconn.hellos_unparsed);
+  add(*netconn_evicted, ns.evicted + ns.expired, last_netconn.evicted + last_netconn.expired);
+  last_netconn = ns;
+  const auto& ds = dns.stats();
+  add(*dns_parsed, ds.answers - ds.unparsed, last_dns.answers - last_dns.unparsed);
+  add(*dns_unparsed, ds.unparsed, last_dns.unparsed);
+  add(*dns_evicted, ds.evicted, last_dns.evicted);
+  last_dns = ds;
   add(metrics.attach_failures, attach->stats().attach_failures, last_attach_failures);
   last_attach_failures = attach->stats().attach_failures;
   metrics.attached_files.Set(static_cast<double>(attach->attached_files()));
@@ -665,6 +927,10 @@ void Agent::Impl::update_export() {
       {"shadowmeter.events.ok", static_cast<std::uint64_t>(metrics.events_ok.Value())},
       {"shadowmeter.events.error", static_cast<std::uint64_t>(metrics.events_error.Value())},
       {"shadowmeter.cost.unpriced", pricer->unpriced()},
+      {"shadowmeter.events.connection_only", connection_only_total},
+      {"shadowmeter.netconn.tls_hellos", netconns->stats().hellos},
+      {"shadowmeter.netconn.ai_connections", netconns->stats().ai_connections},
+      {"shadowmeter.netconn.dns_answers", dns.stats().answers},
   };
   for (const char* src : {"response", "stream", "header", "estimated", "none"})
     hb[std::string("shadowmeter.events.usage_source.") + src] =
@@ -680,6 +946,7 @@ void Agent::Impl::stop() {
   // Drain what the kernel already captured, then finish every exchange in flight.
   probes->consume();
   table->end_all(clock_ns(CLOCK_MONOTONIC));
+  for (auto& b : netconns->take_all()) on_blind(std::move(b));
   flush_sinks();
   stopping = true;
   ready = false;
@@ -687,6 +954,7 @@ void Agent::Impl::stop() {
   tick_timer.cancel();
   scan_timer.cancel();
   drain_timer.cancel();
+  resolve_timer.cancel();
   if (ring_sd) ring_sd->cancel();
   if (http) http->stop();
   if (pods) pods->stop();

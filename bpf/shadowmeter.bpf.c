@@ -92,6 +92,49 @@ struct {
   __type(value, __u64);
 } counters SEC(".maps");
 
+/* Connection level, for every TLS library: TCP sockets that connect()ed (and UDP ones to port 53),
+ * keyed by (tgid, fd). Only these sockets cost more than one map lookup per read/write. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct sm_fd_key);
+  __type(value, struct sm_sock_state);
+} socks SEC(".maps");
+
+/* A read/write syscall on a tracked socket between its entry and exit, per thread. */
+struct sock_call {
+  __u64 sock_id;
+  __u64 buf; /* the (first) buffer */
+  __u64 buflen;
+  __s32 fd;
+  __u8 direction;
+  __u8 pad[3];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct sock_call);
+} sock_calls SEC(".maps");
+
+/* Written by user space: destinations whose plaintext HTTP is captured (catalog/config host:port
+ * and CIDRs). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 4096);
+  __type(key, struct sm_dest_key);
+  __type(value, __u32);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} plain_dests SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sm_hello_event);
+} hello_scratch SEC(".maps");
+
 /* Large records are built here, not on the 512-byte stack. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -258,6 +301,9 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
     st->fd = c.fd;
     struct sm_fd_key fk = {.tgid = tgid, .fd = c.fd};
     bpf_map_update_elem(&fd_conns, &fk, &c.ssl, BPF_ANY);
+    /* This socket's plaintext is visible: its connection is never reported as blind. */
+    struct sm_sock_state* ss = bpf_map_lookup_elem(&socks, &fk);
+    if (ss) ss->flags |= SM_SOCK_SSL_SEEN;
   }
 
   __u32 zero = 0;
@@ -346,20 +392,262 @@ static __always_inline int note_fd(long fd) {
   return 0;
 }
 
-#define NESTED_FD_TRACEPOINT(name)                                          \
-  SEC("tracepoint/syscalls/sys_enter_" #name)                               \
-  int tp_enter_##name(struct trace_event_raw_sys_enter* ctx) {              \
-    return note_fd((long)ctx->args[0]);                                     \
-  }
+enum buf_kind { BUF_PLAIN = 0, BUF_IOV = 1, BUF_MSG = 2 };
 
-NESTED_FD_TRACEPOINT(write)
-NESTED_FD_TRACEPOINT(writev)
-NESTED_FD_TRACEPOINT(sendto)
-NESTED_FD_TRACEPOINT(sendmsg)
-NESTED_FD_TRACEPOINT(read)
-NESTED_FD_TRACEPOINT(readv)
-NESTED_FD_TRACEPOINT(recvfrom)
-NESTED_FD_TRACEPOINT(recvmsg)
+/* The first buffer of a read/write-family call: the buffer itself, iov[0], or msg->msg_iov[0]. */
+static __always_inline bool first_buffer(__u64 arg1, __u64 arg2, int kind, __u64* buf, __u64* len) {
+  if (kind == BUF_PLAIN) {
+    *buf = arg1;
+    *len = arg2;
+    return true;
+  }
+  __u64 iov = arg1;
+  if (kind == BUF_MSG) {
+    /* struct user_msghdr: msg_name, msg_namelen (+pad), msg_iov at 16, msg_iovlen at 24. */
+    __u64 iovlen = 0;
+    if (bpf_probe_read_user(&iov, sizeof(iov), (void*)(arg1 + 16))) return false;
+    if (bpf_probe_read_user(&iovlen, sizeof(iovlen), (void*)(arg1 + 24))) return false;
+    if (iovlen == 0) return false;
+  } else if (arg2 == 0) {
+    return false;
+  }
+  __u64 pair[2];
+  if (bpf_probe_read_user(pair, sizeof(pair), (void*)iov)) return false;
+  *buf = pair[0];
+  *len = pair[1];
+  return true;
+}
+
+/* The first write of a tracked TCP socket: a TLS handshake record goes to user space (SNI, ALPN);
+ * a socket that is neither TLS nor a plaintext/DNS destination stops being tracked. */
+static __always_inline bool first_write(struct sm_fd_key* fk, struct sm_sock_state* st, __u64 buf, __u64 len) {
+  st->flags |= SM_SOCK_WROTE;
+  __u8 b0 = 0;
+  if (len == 0 || bpf_probe_read_user(&b0, 1, (void*)buf)) return true;
+  if (b0 != 0x16 || !(st->flags & SM_SOCK_STREAM)) {
+    if (!(st->flags & (SM_SOCK_PLAINTEXT | SM_SOCK_DNS))) {
+      bpf_map_delete_elem(&socks, fk);
+      return false;
+    }
+    return true;
+  }
+  st->flags |= SM_SOCK_TLS_HELLO;
+  __u32 zero = 0;
+  struct sm_hello_event* ev = bpf_map_lookup_elem(&hello_scratch, &zero);
+  if (!ev) return true;
+  __u64 n = len > SM_HELLO_BYTES ? SM_HELLO_BYTES : len;
+  ev->hdr.type = SM_EV_TLS_HELLO;
+  ev->hdr.tgid = fk->tgid;
+  ev->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+  ev->hdr.pad = 0;
+  ev->hdr.ts_ns = bpf_ktime_get_ns();
+  ev->sock_id = st->id;
+  ev->start_ns = st->start_ns;
+  ev->fd = fk->fd;
+  ev->total = (__u32)len;
+  ev->family = st->family;
+  ev->pad = 0;
+  ev->dport = st->dport;
+  __builtin_memcpy(ev->daddr, st->daddr, sizeof(ev->daddr));
+  bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+  if (bpf_probe_read_user(ev->data, n, (void*)buf)) n = 0;
+  ev->len = (__u32)n;
+  __u64 size = offsetof(struct sm_hello_event, data) + n;
+  if (size > sizeof(*ev)) return true;
+  /* Wake the agent: the process should still be alive when /proc is read for its TLS library. */
+  if (bpf_ringbuf_output(&events, ev, size, BPF_RB_FORCE_WAKEUP)) count(SM_CNT_RINGBUF_DROPS, 1);
+  return true;
+}
+
+/* Entry of a read/write-family syscall: the SSL nested-fd note, then, for tracked sockets only,
+ * the first-write check and the per-thread note the exit needs. Every other fd costs one lookup. */
+static __always_inline int sock_enter(long fd, __u64 arg1, __u64 arg2, int kind, __u8 direction) {
+  note_fd(fd);
+  __u64 id = bpf_get_current_pid_tgid();
+  struct sm_fd_key fk = {.tgid = id >> 32, .fd = (__s32)fd};
+  struct sm_sock_state* st = bpf_map_lookup_elem(&socks, &fk);
+  if (!st) return 0;
+  __u64 buf = 0, len = 0;
+  if (!first_buffer(arg1, arg2, kind, &buf, &len)) buf = 0, len = 0;
+  if (direction == SM_DIR_EGRESS && !(st->flags & SM_SOCK_WROTE) && !first_write(&fk, st, buf, len)) return 0;
+  struct sock_call call = {.sock_id = st->id, .buf = buf, .buflen = len, .fd = fk.fd, .direction = direction};
+  bpf_map_update_elem(&sock_calls, &id, &call, BPF_ANY);
+  return 0;
+}
+
+/* A resolver's answer (UDP/TCP port 53): user space maps the addresses in it to the name asked. */
+static __always_inline void emit_dns(struct sm_fd_key* fk, struct sm_sock_state* st, __u64 buf, __u64 len) {
+  __u32 zero = 0;
+  struct sm_hello_event* ev = bpf_map_lookup_elem(&hello_scratch, &zero);
+  if (!ev) return;
+  __u64 n = len > SM_HELLO_BYTES ? SM_HELLO_BYTES : len;
+  ev->hdr.type = SM_EV_DNS_ANSWER;
+  ev->hdr.tgid = fk->tgid;
+  ev->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+  ev->hdr.pad = 0;
+  ev->hdr.ts_ns = bpf_ktime_get_ns();
+  ev->sock_id = st->id;
+  ev->start_ns = st->start_ns;
+  ev->fd = fk->fd;
+  ev->total = (__u32)len;
+  ev->family = st->family;
+  ev->pad = (st->flags & SM_SOCK_STREAM) ? 1 : 0;
+  ev->dport = st->dport;
+  __builtin_memcpy(ev->daddr, st->daddr, sizeof(ev->daddr));
+  bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+  if (bpf_probe_read_user(ev->data, n, (void*)buf)) n = 0;
+  ev->len = (__u32)n;
+  __u64 size = offsetof(struct sm_hello_event, data) + n;
+  if (size > sizeof(*ev)) return;
+  /* Wake the agent: the client connects right after it has the answer. */
+  if (bpf_ringbuf_output(&events, ev, size, BPF_RB_FORCE_WAKEUP)) count(SM_CNT_RINGBUF_DROPS, 1);
+}
+
+/* Exit: count the bytes; for plaintext destinations copy them into the SSL data path. */
+static __always_inline int sock_exit(long ret) {
+  __u64 id = bpf_get_current_pid_tgid();
+  struct sock_call* cp = bpf_map_lookup_elem(&sock_calls, &id);
+  if (!cp) return 0;
+  struct sock_call c = *cp;
+  bpf_map_delete_elem(&sock_calls, &id);
+  if (ret <= 0) return 0;
+  __u32 tgid = id >> 32;
+  struct sm_fd_key fk = {.tgid = tgid, .fd = c.fd};
+  struct sm_sock_state* st = bpf_map_lookup_elem(&socks, &fk);
+  if (!st || st->id != c.sock_id) return 0;
+  __u8 dir = c.direction & 1;
+  __u64 bytes = (__u64)ret;
+  st->bytes[dir] += bytes;
+  if ((st->flags & SM_SOCK_DNS) && dir == SM_DIR_INGRESS) emit_dns(&fk, st, c.buf, bytes < c.buflen ? bytes : c.buflen);
+  if (!(st->flags & SM_SOCK_PLAINTEXT)) return 0;
+
+  __u32 zero = 0;
+  struct sm_data_event* ev = bpf_map_lookup_elem(&scratch, &zero);
+  if (!ev) return 0;
+  bool first_of_conn = st->offset[0] == 0 && st->offset[1] == 0;
+  ev->hdr.type = SM_EV_DATA;
+  ev->hdr.tgid = tgid;
+  ev->hdr.tid = (__u32)id;
+  ev->hdr.pad = 0;
+  ev->hdr.ts_ns = bpf_ktime_get_ns();
+  ev->ssl = SM_PLAIN_KEY_BIT | (__u32)c.fd;
+  ev->conn_id = st->id;
+  ev->stream_offset = st->offset[dir];
+  ev->fd = c.fd;
+  ev->pad2 = 0;
+  ev->direction = dir;
+  ev->family = st->family;
+  ev->dport = st->dport;
+  __builtin_memcpy(ev->daddr, st->daddr, sizeof(ev->daddr));
+  bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+  st->offset[dir] += bytes;
+  /* Only the first buffer of a vectored call is copied; the rest shows up as a counted gap. */
+  __u64 copy = bytes > c.buflen ? c.buflen : bytes;
+  if (bytes > copy) count(SM_CNT_PLAIN_IOV_LOST, bytes - copy);
+  __u64 max = (__u64)SM_CHUNK_BYTES * SM_MAX_CHUNKS;
+  if (copy > max) {
+    count(SM_CNT_OVERSIZE_BYTES, copy - max);
+    copy = max;
+  }
+  struct emit_ctx ectx = {.ev = ev, .src = c.buf, .total = copy, .first_of_conn = first_of_conn};
+  bpf_loop(SM_MAX_CHUNKS, emit_chunk, &ectx, 0);
+  return 0;
+}
+
+#define SOCK_TRACEPOINTS(name, kind, dir)                                              \
+  SEC("tracepoint/syscalls/sys_enter_" #name)                                           \
+  int tp_enter_##name(struct trace_event_raw_sys_enter* ctx) {                          \
+    return sock_enter((long)ctx->args[0], ctx->args[1], ctx->args[2], kind, dir);       \
+  }                                                                                     \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                                            \
+  int tp_exit_##name(struct trace_event_raw_sys_exit* ctx) { return sock_exit(ctx->ret); }
+
+SOCK_TRACEPOINTS(write, BUF_PLAIN, SM_DIR_EGRESS)
+SOCK_TRACEPOINTS(writev, BUF_IOV, SM_DIR_EGRESS)
+SOCK_TRACEPOINTS(sendto, BUF_PLAIN, SM_DIR_EGRESS)
+SOCK_TRACEPOINTS(sendmsg, BUF_MSG, SM_DIR_EGRESS)
+SOCK_TRACEPOINTS(read, BUF_PLAIN, SM_DIR_INGRESS)
+SOCK_TRACEPOINTS(readv, BUF_IOV, SM_DIR_INGRESS)
+SOCK_TRACEPOINTS(recvfrom, BUF_PLAIN, SM_DIR_INGRESS)
+SOCK_TRACEPOINTS(recvmsg, BUF_MSG, SM_DIR_INGRESS)
+
+/* A tracked socket ends (close, reconnect): report it if user space cares, forget it. */
+static __always_inline void sock_end(__u32 tgid, __s32 fd) {
+  struct sm_fd_key fk = {.tgid = tgid, .fd = fd};
+  struct sm_sock_state* st = bpf_map_lookup_elem(&socks, &fk);
+  if (!st) return;
+  if (st->flags & (SM_SOCK_TLS_HELLO | SM_SOCK_PLAINTEXT)) {
+    struct sm_sock_close_event* ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+    if (ev) {
+      ev->hdr.type = SM_EV_SOCK_CLOSE;
+      ev->hdr.tgid = tgid;
+      ev->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+      ev->hdr.pad = 0;
+      ev->hdr.ts_ns = bpf_ktime_get_ns();
+      ev->sock_id = st->id;
+      ev->start_ns = st->start_ns;
+      ev->bytes_sent = st->bytes[SM_DIR_EGRESS];
+      ev->bytes_received = st->bytes[SM_DIR_INGRESS];
+      ev->fd = fd;
+      ev->flags = st->flags;
+      ev->family = st->family;
+      ev->pad = 0;
+      ev->dport = st->dport;
+      __builtin_memcpy(ev->daddr, st->daddr, sizeof(ev->daddr));
+      bpf_ringbuf_submit(ev, data_wakeup_flags());
+    } else {
+      count(SM_CNT_RINGBUF_DROPS, 1);
+    }
+  }
+  bpf_map_delete_elem(&socks, &fk);
+}
+
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+
+/* connect(): start tracking an outbound TCP socket (or a UDP one to port 53). The address comes
+ * from the caller's sockaddr, so a non-blocking connect is tracked the same way. */
+static __always_inline void sock_connect(__u32 tgid, __s32 fd, __u64 uaddr) {
+  struct file* f = fd_file(fd);
+  if (!f) return;
+  umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+  if ((mode & S_IFMT) != S_IFSOCK) return;
+  struct socket* sock = BPF_CORE_READ(f, private_data);
+  if (!sock) return;
+  short type = BPF_CORE_READ(sock, type);
+  if (type != SOCK_STREAM && type != SOCK_DGRAM) return;
+  __u8 sa[24] = {};
+  if (bpf_probe_read_user(sa, sizeof(sa), (void*)uaddr)) return;
+  __u16 family = sa[0] | (sa[1] << 8);
+  struct sm_sock_state st = {};
+  struct sm_dest_key dk = {};
+  dk.port[0] = sa[2];
+  dk.port[1] = sa[3];
+  st.dport = ((__u16)sa[2] << 8) | sa[3];
+  if (family == AF_INET) {
+    st.family = AF_INET;
+    __builtin_memcpy(st.daddr, &sa[4], 4);
+    dk.addr[10] = 0xff;
+    dk.addr[11] = 0xff;
+    __builtin_memcpy(&dk.addr[12], &sa[4], 4);
+  } else if (family == AF_INET6) {
+    st.family = AF_INET6;
+    __builtin_memcpy(st.daddr, &sa[8], 16);
+    __builtin_memcpy(dk.addr, &sa[8], 16);
+  } else {
+    return;
+  }
+  if (type == SOCK_STREAM) st.flags |= SM_SOCK_STREAM;
+  if (st.dport == 53) st.flags |= SM_SOCK_DNS;
+  else if (type != SOCK_STREAM) return;
+  dk.prefixlen = 16 + 128;
+  if (bpf_map_lookup_elem(&plain_dests, &dk)) st.flags |= SM_SOCK_PLAINTEXT;
+  st.id = (bpf_ktime_get_ns() << 6) | (bpf_get_smp_processor_id() & 63);
+  st.start_ns = bpf_ktime_get_ns();
+  struct sm_fd_key fk = {.tgid = tgid, .fd = fd};
+  bpf_map_update_elem(&socks, &fk, &st, BPF_ANY);
+  count(SM_CNT_SOCKS_TRACKED, 1);
+}
 
 static __always_inline int fd_lifecycle(long fd_arg) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -372,13 +660,20 @@ static __always_inline int fd_lifecycle(long fd_arg) {
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int tp_enter_close(struct trace_event_raw_sys_enter* ctx) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  sock_end(tgid, (__s32)ctx->args[0]);
   return fd_lifecycle((long)ctx->args[0]);
 }
 
 /* connect() on an fd we still map to an SSL* means the old connection ended without our seeing it. */
 SEC("tracepoint/syscalls/sys_enter_connect")
 int tp_enter_connect(struct trace_event_raw_sys_enter* ctx) {
-  return fd_lifecycle((long)ctx->args[0]);
+  fd_lifecycle((long)ctx->args[0]);
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == agent_tgid) return 0;
+  sock_end(tgid, (__s32)ctx->args[0]);
+  sock_connect(tgid, (__s32)ctx->args[0], ctx->args[1]);
+  return 0;
 }
 
 #define PROT_EXEC 0x4

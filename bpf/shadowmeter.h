@@ -33,7 +33,28 @@ enum sm_event_type {
   SM_EV_EXEC = 3,     /* a process image was replaced (attach manager rescans it) */
   SM_EV_EXIT = 4,     /* a thread-group leader exited */
   SM_EV_LIB_MAPPED = 5, /* a process mapped a libssl* file executable (dlopen, a late load) */
+  SM_EV_TLS_HELLO = 6,  /* first bytes a tracked TCP socket wrote, when they start a TLS handshake */
+  SM_EV_SOCK_CLOSE = 7, /* a tracked socket (TLS hello seen, plaintext destination) was closed */
+  SM_EV_DNS_ANSWER = 8, /* bytes a socket connected to port 53 received (sm_hello_event layout) */
 };
+
+/* Bytes of a TLS ClientHello carried by an SM_EV_TLS_HELLO record (with a post-quantum key share a
+ * hello is ~1.8 KB and the SNI may come after it). */
+#define SM_HELLO_BYTES 2048
+
+/* sock_state.flags (and sm_sock_close_event.flags) */
+enum sm_sock_flags {
+  SM_SOCK_TLS_HELLO = 1,  /* its first write was a TLS handshake record */
+  SM_SOCK_SSL_SEEN = 2,   /* an SSL uprobe read this socket's plaintext: never a blind call */
+  SM_SOCK_PLAINTEXT = 4,  /* destination in plain_dests: payload copied as SM_EV_DATA */
+  SM_SOCK_DNS = 8,        /* UDP/TCP to port 53: responses reported (DNS names for addresses) */
+  SM_SOCK_WROTE = 16,     /* first write handled */
+  SM_SOCK_STREAM = 32,    /* TCP (a DNS answer then starts with a 2-byte length) */
+};
+
+/* SM_EV_DATA records of plaintext sockets carry this in `ssl` (| fd), so their connection keys
+ * never collide with an SSL* (user-space addresses are below 2^63). */
+#define SM_PLAIN_KEY_BIT (1ull << 63)
 
 enum sm_direction {
   SM_DIR_EGRESS = 0,  /* SSL_write: bytes the process sends */
@@ -54,6 +75,8 @@ enum sm_counter {
   SM_CNT_SSL_CALLS = 3,          /* SSL read/write calls seen (returned) */
   SM_CNT_IGNORED_CALLS = 4,      /* calls on connections marked not-AI (no copy made) */
   SM_CNT_READ_FAULT_BYTES = 5,   /* bytes bpf_probe_read_user could not copy (page not resident) */
+  SM_CNT_SOCKS_TRACKED = 6,      /* TCP connects tracked (and UDP to port 53) */
+  SM_CNT_PLAIN_IOV_LOST = 7,     /* plaintext bytes beyond the first iovec of readv/writev/msg calls */
   SM_CNT_MAX = 8,
 };
 
@@ -100,6 +123,56 @@ struct sm_conn_end_event {
   sm_u64 conn_id;
   sm_s32 fd;
   sm_u32 reason; /* enum sm_conn_end_reason */
+};
+
+/* Key of the plain_dests LPM trie: destination port (network order) then the address, IPv4 as
+ * ::ffff:a.b.c.d; prefixlen counts the 16 port bits plus the address prefix bits. */
+struct sm_dest_key {
+  sm_u32 prefixlen;
+  sm_u8 port[2];
+  sm_u8 addr[16];
+};
+
+struct sm_hello_event {
+  struct sm_event_header hdr;
+  sm_u64 sock_id;  /* unique per tracked socket */
+  sm_u64 start_ns; /* connect() */
+  sm_s32 fd;
+  sm_u32 len;      /* bytes in data[] */
+  sm_u32 total;    /* bytes the write carried */
+  sm_u8 family;
+  sm_u8 pad;
+  sm_u16 dport;
+  sm_u8 daddr[16];
+  char comm[SM_COMM_LEN];
+  sm_u8 data[SM_HELLO_BYTES];
+};
+
+struct sm_sock_close_event {
+  struct sm_event_header hdr;
+  sm_u64 sock_id;
+  sm_u64 start_ns;
+  sm_u64 bytes_sent;
+  sm_u64 bytes_received;
+  sm_s32 fd;
+  sm_u32 flags; /* enum sm_sock_flags */
+  sm_u8 family;
+  sm_u8 pad;
+  sm_u16 dport;
+  sm_u8 daddr[16];
+};
+
+/* The BPF socks map's value; user space reads it for sockets still open when their process exits. */
+struct sm_sock_state {
+  sm_u64 id;
+  sm_u64 start_ns;
+  sm_u64 bytes[2];  /* by enum sm_direction */
+  sm_u64 offset[2]; /* plaintext stream offsets */
+  sm_u32 flags;
+  sm_u8 family;
+  sm_u8 pad;
+  sm_u16 dport;
+  sm_u8 daddr[16];
 };
 
 /* What user space needs to attribute a process, taken at exec: a short-lived client may be gone

@@ -66,6 +66,8 @@ class Connection::RequestSink final : public http1::MessageSink {
     if (!c_.ai_) {
       const providers::CatalogEntry* entry =
           hp ? t.catalog_.find(hp->host, hp->port.value_or(c_.peer_.port)) : nullptr;
+      // A destination configured by address range (CIDR:port) whatever name the client used.
+      if (!entry) entry = t.catalog_.find_address(c_.peer_.family, c_.peer_.addr, c_.peer_.port);
       if (!entry) {
         c_.rejected_ = Verdict::not_ai;
         current_ = nullptr;

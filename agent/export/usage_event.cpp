@@ -99,6 +99,15 @@ nlohmann::json to_json(const UsageEvent& e) {
   put_string(j, "process.owner", p.owner);
   put_string(j, "shadowmeter.tls.library", e.tls_library);
   j["shadowmeter.visibility"] = e.visibility;
+  put_string(j, "shadowmeter.visibility.reason", e.visibility_reason);
+  put_string(j, "tls.client.server_name", e.tls_server_name);
+  put_string(j, "shadowmeter.tls.alpn", e.alpn);
+  put_string(j, "shadowmeter.server.address.source", e.server_name_source);
+  put_string(j, "network.peer.address", e.peer_address);
+  if (e.peer_port != 0) j["network.peer.port"] = e.peer_port;
+  put_optional(j, "shadowmeter.connection.bytes_sent", e.conn_bytes_sent);
+  put_optional(j, "shadowmeter.connection.bytes_received", e.conn_bytes_received);
+  put_optional(j, "shadowmeter.connection.duration_ns", e.conn_duration_ns);
   put_string(j, "container.id", e.container_id);
   put_string(j, "container.runtime", e.container_runtime);
   put_string(j, "k8s.pod.uid", e.k8s_pod_uid);

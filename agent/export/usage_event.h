@@ -27,6 +27,15 @@ struct UsageEvent {
   attribution::ProcessInfo process;
   std::string tls_library;              // "openssl", ...
   std::string visibility = "plaintext";
+  // Connection-level events (visibility connection_only): why no usage, what the hello said, the
+  // socket's peer, bytes and duration.
+  std::string visibility_reason;        // shadowmeter.visibility.reason
+  std::string tls_server_name;          // tls.client.server_name (SNI)
+  std::string alpn;                     // shadowmeter.tls.alpn: offered protocols, comma-separated
+  std::string server_name_source;       // shadowmeter.server.address.source: sni, dns, address
+  std::string peer_address;             // network.peer.address
+  std::uint16_t peer_port = 0;          // network.peer.port
+  std::optional<std::uint64_t> conn_bytes_sent, conn_bytes_received, conn_duration_ns;
   std::string error_type;               // "" when none
   std::uint64_t process_start_unix_ns = 0;  // process.creation.time (0: unknown)
   // Where the caller runs and who owns it (empty when unknown).

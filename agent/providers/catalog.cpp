@@ -1,5 +1,8 @@
 #include "providers/catalog.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,9 +18,26 @@ constexpr std::size_t kMaxHostLen = 253;  // longest DNS name in text form
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+// "a.b.c.d/n" -> network and prefix length (host byte order); nullopt when not that form.
+std::optional<std::pair<std::uint32_t, int>> parse_cidr4(std::string_view s) {
+  const auto slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string addr(s.substr(0, slash));
+  const std::string_view b = s.substr(slash + 1);
+  if (b.empty() || b.size() > 2 || !std::all_of(b.begin(), b.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int bits = std::stoi(std::string(b));
+  in_addr a{};
+  if (bits > 32 || inet_pton(AF_INET, addr.c_str(), &a) != 1) return std::nullopt;
+  return std::make_pair(ntohl(a.s_addr), bits);
+}
+
+std::uint32_t mask_of(int bits) { return bits == 0 ? 0u : ~0u << (32 - bits); }
+
 // Returns "" when the (lower-cased) pattern is acceptable, else why not.
 std::string pattern_problem(std::string_view p) {
   if (p.empty()) return "empty host pattern";
+  if (p.find(':') == std::string_view::npos && parse_cidr4(p)) return "a CIDR pattern needs a port: 10.0.0.0/8:8000";
   // "host:port" names one service on a host (self-hosted servers: vLLM, Ollama, a gateway).
   if (const auto colon = p.rfind(':'); colon != std::string_view::npos) {
     const std::string_view port = p.substr(colon + 1);
@@ -29,6 +49,7 @@ std::string pattern_problem(std::string_view p) {
     p = p.substr(0, colon);
     if (p.empty()) return "empty host pattern";
   }
+  if (p.find('/') != std::string_view::npos && parse_cidr4(p)) return {};  // "a.b.c.d/N:port"
   if (p.size() > kMaxHostLen) return "host pattern longer than 253 characters";
   for (char c : p) {
     const bool ok =
@@ -98,6 +119,21 @@ void Catalog::add(CatalogEntry e) {
 
   const bool wildcard = e.pattern.find('*') != std::string::npos;
   if (e.pattern.find(':') != std::string::npos) has_ports_ = true;
+  if (e.pattern.find('/') != std::string::npos) {
+    const auto colon = e.pattern.rfind(':');
+    const auto cidr = parse_cidr4(std::string_view(e.pattern).substr(0, colon));
+    const auto port = static_cast<std::uint16_t>(std::stoul(e.pattern.substr(colon + 1)));
+    for (auto& c : cidrs_) {
+      if (entries_[c.index].pattern == e.pattern) {
+        entries_[c.index] = std::move(e);
+        return;
+      }
+    }
+    const std::uint32_t mask = mask_of(cidr->second);
+    cidrs_.push_back({cidr->first & mask, mask, cidr->second, port, entries_.size()});
+    entries_.push_back(std::move(e));
+    return;
+  }
   if (!wildcard) {
     if (auto it = exact_.find(e.pattern); it != exact_.end()) {
       entries_[it->second] = std::move(e);
@@ -156,6 +192,20 @@ const CatalogEntry* Catalog::find(std::string_view host, std::uint16_t port) con
     }
   }
   return find(host);
+}
+
+const CatalogEntry* Catalog::find_address(std::uint8_t family, const std::uint8_t* addr, std::uint16_t port) const {
+  if (cidrs_.empty() || !addr) return nullptr;
+  static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const std::uint8_t* v4 = nullptr;
+  if (family == AF_INET) v4 = addr;
+  else if (family == AF_INET6 && std::equal(mapped, mapped + 12, addr)) v4 = addr + 12;
+  if (!v4) return nullptr;
+  const std::uint32_t a = (std::uint32_t{v4[0]} << 24) | (std::uint32_t{v4[1]} << 16) | (std::uint32_t{v4[2]} << 8) | v4[3];
+  const Cidr* best = nullptr;
+  for (const auto& c : cidrs_)
+    if (c.port == port && (a & c.mask) == c.net && (!best || c.bits > best->bits)) best = &c;
+  return best ? &entries_[best->index] : nullptr;
 }
 
 std::optional<CatalogEntry> Catalog::match(std::string_view host) const {

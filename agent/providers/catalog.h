@@ -14,7 +14,8 @@ namespace shadowmeter::providers {
 
 struct CatalogEntry {
   std::string provider;  // gen_ai.provider.name
-  std::string pattern;   // "api.openai.com", "*.openai.azure.com" (any non-empty label run), "10.0.0.7:8000"
+  std::string pattern;   // "api.openai.com", "*.openai.azure.com" (any non-empty label run), "10.0.0.7:8000",
+                         // "10.20.0.0/16:11434" (an IPv4 CIDR and port: matched by the peer address)
   std::string format;    // wire format module: "openai", "anthropic", ... ("" = generic)
 };
 
@@ -30,6 +31,9 @@ class Catalog {
   const CatalogEntry* find(std::string_view host) const;
   // A "host:port" entry for this port first (port 0: none), then the host's own entries.
   const CatalogEntry* find(std::string_view host, std::uint16_t port) const;
+  // A CIDR entry ("10.20.0.0/16:11434") containing this peer (family AF_INET, address in the first
+  // 4 bytes; or AF_INET6 IPv4-mapped) on this port; the longest prefix wins.
+  const CatalogEntry* find_address(std::uint8_t family, const std::uint8_t* addr, std::uint16_t port) const;
   std::size_t size() const { return entries_.size(); }
   // Lower-cases the pattern; a pattern already present is replaced (later sources override).
   // Throws std::runtime_error on an invalid pattern or an empty provider name.
@@ -45,6 +49,13 @@ class Catalog {
   std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> exact_;  // -> entries_ index
   std::vector<std::size_t> wildcards_;  // entries_ indices, longest pattern first
   bool has_ports_ = false;              // some pattern is "host:port"
+  struct Cidr {
+    std::uint32_t net, mask;  // host byte order
+    int bits;
+    std::uint16_t port;
+    std::size_t index;        // into entries_
+  };
+  std::vector<Cidr> cidrs_;
 };
 
 }  // namespace shadowmeter::providers

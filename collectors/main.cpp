@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -12,7 +13,9 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/sd_notify.h"
 #include "config/collector_config.h"
+#include "report_command.h"
 #include "server/auth.h"
 #include "server/collector_metrics.h"
 #include "server/ingest_queue.h"
@@ -151,6 +154,10 @@ int run(const sc::config::CollectorConfig& cfg, sigset_t signals) {
   api.query_calls = [&db](const sc::CallFilter& f) { return db.query_calls(f); };
   api.agents = [&db] { return db.agents(); };
   api.ready = [&db] { return db.ping(); };
+  api.report = [&db](const std::string& name, const sc::reports::ReportQuery& q) {
+    return sc::reports::run_report(db, name, q);
+  };
+  api.dashboard = [&db](const sc::DashboardRequest& r) { return sc::dashboard_page(db, r); };
 
   sc::CollectorServer server(server_options(cfg), auth, queue, std::move(api), metrics);
   try {
@@ -164,16 +171,33 @@ int run(const sc::config::CollectorConfig& cfg, sigset_t signals) {
             std::to_string(server.port()) + ", " + (server.tls() ? "TLS" : "plain HTTP") +
             "), auth: " + auth_summary(cfg, auth));
 
+  // systemd (Type=notify): ready once the server listens; keep-alives from this loop, which wakes at
+  // least every half watchdog timeout, so a hung loop (e.g. a store call that never returns) gets the
+  // service restarted.
+  const shadowmeter::systemd::Watchdog watchdog;
+  const std::chrono::microseconds wait =
+      watchdog.enabled() ? std::min<std::chrono::microseconds>(kStatsInterval, watchdog.period()) : kStatsInterval;
+  shadowmeter::systemd::notify_ready("listening on " + cfg.listen + " (port " + std::to_string(server.port()) +
+                                     ", " + (server.tls() ? "TLS" : "plain HTTP") + ")");
+  watchdog.kick();
+  auto next_stats = std::chrono::steady_clock::now() + kStatsInterval;
+
   // The signals were blocked in every thread before any started; this thread alone takes them.
   for (;;) {
-    const timespec timeout{static_cast<time_t>(kStatsInterval.count()), 0};
+    const timespec timeout{static_cast<time_t>(wait.count() / 1000000), static_cast<long>(wait.count() % 1000000) * 1000};
     siginfo_t info{};
     const int sig = sigtimedwait(&signals, &info, &timeout);
     if (sig == SIGTERM || sig == SIGINT) {
       log::info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", stopping");
+      shadowmeter::systemd::notify_stopping("stopping: answering requests in flight, draining the ingest queue");
       break;
     }
-    refresh_store_stats(db, metrics);  // timeout (or EINTR): time for the gauges
+    // Timeout (or EINTR): time for the gauges, every kStatsInterval.
+    if (std::chrono::steady_clock::now() >= next_stats) {
+      refresh_store_stats(db, metrics);
+      next_stats = std::chrono::steady_clock::now() + kStatsInterval;
+    }
+    watchdog.kick();
   }
   const bool clean = server.stop(kStopGrace);
   queue.stop();
@@ -192,6 +216,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // `report NAME ...`: one report from the database, then exit (no server).
+  if (argc > 1 && std::string(argv[1]) == "report") return sc::run_report_command(argc - 2, argv + 2);
 
   std::optional<sc::config::CollectorConfig> cfg;
   try {

@@ -58,10 +58,20 @@ struct AuthDecision {
   std::string principal;  // "token:...", "mtls:<CN>" or "" (no authentication configured)
 };
 
+// The password of an Authorization header value "Basic base64(user:password)" (scheme
+// case-insensitive; any user name), for browsers, which cannot send bearer headers; nullopt for another
+// scheme, malformed base64, no ':' or an empty password.
+std::optional<std::string> basic_password(std::string_view authorization);
+
 // Tokens configured: the request must carry one (mTLS is an extra layer) and the token names the
 // principal. Client certificates required (and no tokens): the verified certificate names it.
 // Neither: allowed (the collector started with --insecure-no-auth), principal from a certificate if any.
 AuthDecision authorize(const AuthPolicy& policy, std::string_view authorization_header,
                        const PeerIdentity& peer);
+
+// authorize() for the dashboard and report routes: a bearer token, or HTTP Basic whose password is one
+// of the bearer tokens (compared the same constant-time way).
+AuthDecision authorize_browser(const AuthPolicy& policy, std::string_view authorization_header,
+                               const PeerIdentity& peer);
 
 }  // namespace shadowmeter::collector

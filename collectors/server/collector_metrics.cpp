@@ -3,6 +3,9 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
 
 namespace shadowmeter::collector {
 namespace {
@@ -33,7 +36,112 @@ std::string str_attr(const nlohmann::json& e, const char* key) {
   return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+constexpr const char* kOther = "_other";
+
+// Length of the valid UTF-8 character at s[i], or 0.
+std::size_t utf8_char(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1Fu;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0Fu;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07u;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0u) != 0x80u) return 0;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+// A label value from an agent's attribute: valid UTF-8 (other bytes become '?', as the exposition
+// format must be UTF-8), at most kMaxLabelBytes, never cut inside a character; `fallback` when empty.
+std::string label_value(std::string_view v, const char* fallback) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size();) {
+    const std::size_t n = utf8_char(v, i);
+    const std::size_t take = n == 0 ? 1 : n;
+    if (out.size() + take > CollectorMetrics::kMaxLabelBytes) break;
+    if (n == 0)
+      out += '?';
+    else
+      out.append(v.substr(i, n));
+    i += take;
+  }
+  return out.empty() ? std::string(fallback) : out;
+}
+
+// One ai_* family and the label sets it has handed out, bounded by kMaxLabelSets. The "_other" sets an
+// overflow falls into are kept apart (a handful: only the enumerated labels vary in them).
+class BoundedCounters {
+ public:
+  BoundedCounters(prometheus::Family<Counter>& family, std::vector<std::string> names,
+                  std::vector<bool> enumerated, Counter& overflow)
+      : family_(family), names_(std::move(names)), enumerated_(std::move(enumerated)), overflow_(overflow) {}
+
+  Counter& at(std::vector<std::string> values) {
+    std::string key = join(values);
+    if (const auto it = sets_.find(key); it != sets_.end()) return *it->second;
+    if (sets_.size() < CollectorMetrics::kMaxLabelSets) {
+      Counter& c = family_.Add(labels(values));
+      sets_.emplace(std::move(key), &c);
+      return c;
+    }
+    overflow_.Increment();
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (!enumerated_[i]) values[i] = kOther;
+    key = join(values);
+    if (const auto it = others_.find(key); it != others_.end()) return *it->second;
+    Counter& c = family_.Add(labels(values));
+    others_.emplace(std::move(key), &c);
+    return c;
+  }
+
+ private:
+  // Length-prefixed values: unambiguous whatever bytes the values hold.
+  static std::string join(const std::vector<std::string>& values) {
+    std::string key;
+    for (const auto& v : values) key += std::to_string(v.size()) + ':' + v;
+    return key;
+  }
+  std::map<std::string, std::string> labels(const std::vector<std::string>& values) const {
+    std::map<std::string, std::string> m;
+    for (std::size_t i = 0; i < names_.size() && i < values.size(); ++i) m.emplace(names_[i], values[i]);
+    return m;
+  }
+
+  prometheus::Family<Counter>& family_;
+  std::vector<std::string> names_;
+  std::vector<bool> enumerated_;  // per label: a bounded value set that is kept on overflow
+  Counter& overflow_;
+  std::unordered_map<std::string, Counter*> sets_;
+  std::unordered_map<std::string, Counter*> others_;
+};
+
 }  // namespace
+
+struct CollectorMetrics::UsageSeries {
+  UsageSeries(BoundedCounters c, BoundedCounters t, BoundedCounters u, BoundedCounters v)
+      : calls(std::move(c)), tokens(std::move(t)), cost(std::move(u)), visibility(std::move(v)) {}
+  BoundedCounters calls;
+  BoundedCounters tokens;
+  BoundedCounters cost;
+  BoundedCounters visibility;
+  std::mutex mu;
+};
 
 const char* reject_reason_name(RejectReason r) {
   switch (r) {
@@ -85,11 +193,92 @@ CollectorMetrics::CollectorMetrics(std::shared_ptr<Registry> r)
                                  "Events agents reported lost (sum of dropped_events of new gap records)")),
       heartbeat_hosts_overflow(counter(*r, "shadowmeter_collector_heartbeat_hosts_overflow_total",
                                        "Heartbeats from hosts beyond the per-host gauge limit")),
+      ai_calls(
+          prometheus::BuildCounter()
+              .Name("shadowmeter_collector_ai_calls_total")
+              .Help("AI API calls newly stored, by owner, provider, model and shadow flag (batches mixing "
+                    "new and redelivered calls are left out: see metric_skipped_events_total)")
+              .Register(*r)),
+      ai_tokens(prometheus::BuildCounter()
+                    .Name("shadowmeter_collector_ai_tokens_total")
+                    .Help("Tokens of newly stored calls by owner, provider, model and type (input and output "
+                          "include their cache and reasoning parts, as the event schema says)")
+                    .Register(*r)),
+      ai_cost_usd(
+          prometheus::BuildCounter()
+              .Name("shadowmeter_collector_ai_cost_usd_total")
+              .Help("Estimated list-price cost in USD of newly stored calls (agents' price tables; not "
+                    "an invoice), by owner, provider and model")
+              .Register(*r)),
+      ai_calls_by_visibility(
+          prometheus::BuildCounter()
+              .Name("shadowmeter_collector_ai_calls_by_visibility_total")
+              .Help("AI API calls newly stored, by visibility (plaintext, connection_only) "
+                    "and usage source (response, stream, header, estimated, none)")
+              .Register(*r)),
+      metric_skipped_events(counter(
+          *r, "shadowmeter_collector_metric_skipped_events_total",
+          "Newly stored calls not counted in the ai_* metrics: their batch also held redelivered or invalid "
+          "calls, so which ones were new is unknown (they are in the database and the reports)")),
+      metric_label_overflow(prometheus::BuildCounter()
+                                .Name("shadowmeter_collector_metric_label_overflow_total")
+                                .Help("Events counted under _other labels because an ai_* family reached its "
+                                      "limit of label sets")
+                                .Register(*r)),
       registry_(std::move(r)) {
+  const auto overflow = [this](const char* family) -> Counter& {
+    return metric_label_overflow.Add({{"family", family}});
+  };
+  usage_ =
+      std::make_unique<UsageSeries>(BoundedCounters(ai_calls, {"owner", "provider", "model", "shadow"},
+                                                    {false, false, false, true}, overflow("ai_calls")),
+                                    BoundedCounters(ai_tokens, {"owner", "provider", "model", "type"},
+                                                    {false, false, false, true}, overflow("ai_tokens")),
+                                    BoundedCounters(ai_cost_usd, {"owner", "provider", "model"},
+                                                    {false, false, false}, overflow("ai_cost_usd")),
+                                    BoundedCounters(ai_calls_by_visibility, {"visibility", "usage_source"},
+                                                    {false, false}, overflow("ai_calls_by_visibility")));
   for (RejectReason reason : {RejectReason::unauthorized, RejectReason::too_large, RejectReason::bad_encoding,
                               RejectReason::bad_content_type, RejectReason::malformed,
                               RejectReason::backpressure, RejectReason::store_error})
     rejected_requests.Add({{"reason", reject_reason_name(reason)}});
+}
+
+CollectorMetrics::~CollectorMetrics() = default;
+
+void CollectorMetrics::count_usage(const nlohmann::json& call) {
+  const std::string owner = label_value(str_attr(call, "shadowmeter.owner"), "unallocated");
+  const std::string provider = label_value(str_attr(call, "gen_ai.provider.name"), "unknown");
+  std::string model = str_attr(call, "gen_ai.response.model");
+  if (model.empty()) model = str_attr(call, "gen_ai.request.model");
+  model = label_value(model, "unknown");
+  const auto shadow_it = call.find("shadowmeter.shadow");
+  const char* shadow = shadow_it != call.end() && shadow_it->is_boolean()
+                           ? (shadow_it->get<bool>() ? "true" : "false")
+                           : "unknown";
+
+  std::lock_guard lock(usage_->mu);
+  usage_->calls.at({owner, provider, model, shadow}).Increment();
+  static constexpr std::pair<const char*, const char*> kTokens[] = {
+      {"gen_ai.usage.input_tokens", "input"},
+      {"gen_ai.usage.output_tokens", "output"},
+      {"gen_ai.usage.cache_read.input_tokens", "cache_read"},
+      {"gen_ai.usage.cache_creation.input_tokens", "cache_creation"},
+      {"gen_ai.usage.reasoning.output_tokens", "reasoning"}};
+  for (const auto& [attr, type] : kTokens) {
+    const std::uint64_t n = uint_attr(call, attr);
+    if (n > 0) usage_->tokens.at({owner, provider, model, type}).Increment(static_cast<double>(n));
+  }
+  const auto cost = call.find("shadowmeter.cost.usd");
+  if (cost != call.end() && cost->is_number()) {
+    const double usd = cost->get<double>();
+    // A counter only goes up; a negative or non-finite cost is a broken sender, not a refund.
+    if (std::isfinite(usd) && usd >= 0) usage_->cost.at({owner, provider, model}).Increment(usd);
+  }
+  usage_->visibility
+      .at({label_value(str_attr(call, "shadowmeter.visibility"), "unknown"),
+           label_value(str_attr(call, "shadowmeter.usage.source"), "unknown")})
+      .Increment();
 }
 
 std::string CollectorMetrics::serialize() const {
@@ -107,6 +296,14 @@ void CollectorMetrics::committed(const std::vector<const IngestBatch*>& batches,
     const IngestBatch& b = *batches[i];
     const IngestResult& res = results[i];
     ingested_events.Increment(static_cast<double>(res.inserted));
+    // The store says how many calls of the batch were new, not which: the usage families count a batch
+    // whose calls were all new, skip (and count) the new calls of a batch that also held redelivered or
+    // invalid ones. Agents resend whole batches, so a mixed batch is rare.
+    if (res.inserted == b.calls.size()) {
+      for (const auto& call : b.calls) count_usage(call);
+    } else {
+      metric_skipped_events.Increment(static_cast<double>(res.inserted));
+    }
     duplicate_events.Increment(static_cast<double>(res.duplicates));
     heartbeats.Increment(static_cast<double>(res.heartbeats));
     // The store counts new gap rows, not which ones: when only some were new, the first ones are

@@ -36,8 +36,15 @@ class CollectorMetrics {
   // At most this many hosts get their own heartbeat gauge; later hosts are counted in
   // heartbeat_hosts_overflow instead (bounded memory whatever the senders claim to be).
   static constexpr std::size_t kMaxHeartbeatHosts = 10000;
+  // Usage families (ai_*): at most this many label sets each; the label values of a new set beyond it
+  // become "_other" (enumerated labels, such as the token type, keep their value) and
+  // metric_label_overflow{family} counts the events so folded.
+  static constexpr std::size_t kMaxLabelSets = 5000;
+  // Label values are cut to this many bytes (at a UTF-8 character boundary).
+  static constexpr std::size_t kMaxLabelBytes = 128;
 
   CollectorMetrics();
+  ~CollectorMetrics();
   prometheus::Registry& registry() { return *registry_; }
 
   // Text exposition format of everything in the registry.
@@ -74,12 +81,36 @@ class CollectorMetrics {
   // shadowmeter_collector_heartbeat_hosts_overflow_total: heartbeats from hosts beyond kMaxHeartbeatHosts
   prometheus::Counter& heartbeat_hosts_overflow;
 
+  // Usage of newly stored calls, for budgets and anomaly alerts as ordinary Prometheus rules
+  // (packaging/prometheus/shadowmeter-alerts.yaml). Labels: owner = shadowmeter.owner (else
+  // "unallocated"), provider = gen_ai.provider.name, model = gen_ai.response.model else
+  // gen_ai.request.model (else "unknown").
+  // shadowmeter_collector_ai_calls_total{owner,provider,model,shadow} (shadow: true|false|unknown)
+  prometheus::Family<prometheus::Counter>& ai_calls;
+  // shadowmeter_collector_ai_tokens_total{owner,provider,model,type}
+  // (type: input|output|cache_read|cache_creation|reasoning)
+  prometheus::Family<prometheus::Counter>& ai_tokens;
+  // shadowmeter_collector_ai_cost_usd_total{owner,provider,model}: estimated list-price cost
+  prometheus::Family<prometheus::Counter>& ai_cost_usd;
+  // shadowmeter_collector_ai_calls_by_visibility_total{visibility,usage_source}
+  prometheus::Family<prometheus::Counter>& ai_calls_by_visibility;
+  // shadowmeter_collector_metric_skipped_events_total: newly stored calls left out of the ai_* families
+  // because their batch also held redelivered or invalid calls, so which of its calls were new is not
+  // known (counting them all would count redeliveries twice; the store and the reports have them all).
+  prometheus::Counter& metric_skipped_events;
+  // shadowmeter_collector_metric_label_overflow_total{family}: events counted under "_other" labels
+  prometheus::Family<prometheus::Counter>& metric_label_overflow;
+
  private:
   explicit CollectorMetrics(std::shared_ptr<prometheus::Registry> registry);
+  void count_usage(const nlohmann::json& call);
+
+  struct UsageSeries;  // the label-set bookkeeping of the ai_* families
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::mutex hosts_mu_;
   std::set<std::string> hosts_;
+  std::unique_ptr<UsageSeries> usage_;
 };
 
 }  // namespace shadowmeter::collector

@@ -44,19 +44,22 @@ struct Reply {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<http::field, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> named_headers;  // fields Beast has no enum value for
 };
 
 // Handlers of the request's route; defined in server_routes.cpp.
 Reply otlp_error(http::status status, int grpc_code, const std::string& message);
 Reply api_error(http::status status, const std::string& message);
 Reply unauthorized_reply(bool otlp);
+// 401 of the dashboard and report routes: also offers HTTP Basic, which browsers can send.
+Reply unauthorized_browser_reply(bool html);
 Reply service_unavailable(const ServerOptions& o, bool otlp, const std::string& message);
 
-enum class Route { traces, healthz, readyz, metrics, api_calls, api_agents, not_found };
+enum class Route { traces, healthz, readyz, metrics, api_calls, api_agents, api_report, dashboard, not_found };
 Route route_of(std::string_view path);
 
 // Runs on a query thread: the whole answer of a GET route that needs the store.
-Reply run_query(const ServerState& state, Route route, const std::string& query_string);
+Reply run_query(const ServerState& state, Route route, const std::string& path, const std::string& query_string);
 // Runs on the strand: a received /v1/traces body to an IngestBatch (or the error reply). Empty
 // optional reply + batch = queue it.
 struct IngestPrepared {
@@ -306,6 +309,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         }
         return query();
       }
+      case Route::api_report:
+      case Route::dashboard: {
+        const AuthDecision auth = authorize_browser(state_->auth, header(http::field::authorization), peer_);
+        if (!auth.allowed) {
+          state_->metrics.rejected(RejectReason::unauthorized);
+          return respond(unauthorized_browser_reply(route_ == Route::dashboard));
+        }
+        return query();
+      }
       case Route::readyz:
         return query();
       default:
@@ -321,8 +333,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     phase_ = Phase::working;
     // Tracked: the io threads must not run out of work while the query runs.
     auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
-    asio::post(*st.query_pool, [self = this->shared_from_this(), back, route = route_, q = query_]() {
-      Reply reply = run_query(*self->state_, route, q);
+    asio::post(*st.query_pool, [self = this->shared_from_this(), back, route = route_, p = path_, q = query_]() {
+      Reply reply = run_query(*self->state_, route, p, q);
       self->state_->end_query();
       asio::post(back, [self, reply = std::move(reply)]() mutable {
         if (self->closed_) return;
@@ -370,6 +382,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res_.set(http::field::server, "shadowmeter-collector");
     res_.set(http::field::content_type, reply.content_type);
     for (auto& [field, value] : reply.headers) res_.set(field, value);
+    for (auto& [name, value] : reply.named_headers) res_.set(name, value);
     res_.keep_alive(keep_alive);
     // No route answers HEAD, but its 405 must not carry a body the client would read as the next response.
     if (parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head)

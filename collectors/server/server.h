@@ -15,6 +15,7 @@
 #include "server/collector_metrics.h"
 #include "server/ingest_queue.h"
 #include "server/tls.h"
+#include "reports/report.h"
 #include "storage/store.h"
 
 namespace shadowmeter::collector {
@@ -35,12 +36,24 @@ struct ServerOptions {
   TlsOptions tls;                                  // cert_file "" = plain HTTP
 };
 
+// GET / (the dashboard): the form's values as given (echoed into the page) and the query they make.
+struct DashboardRequest {
+  std::string from;
+  std::string to;
+  std::string owner;
+  reports::ReportQuery query;
+};
+
 // What the query API and /readyz need from the store; each runs on a query thread. Any may be empty
 // (the endpoint then answers 503).
 struct ApiBackend {
   std::function<CallPage(const CallFilter&)> query_calls;  // may throw std::invalid_argument (bad cursor)
   std::function<nlohmann::json()> agents;                  // the array of Store::agents()
   std::function<bool()> ready;                             // /readyz: Store::ping()
+  // GET /api/v1/reports/NAME: reports::run_report (may throw reports::BadReportQuery: 400).
+  std::function<nlohmann::json(const std::string& name, const reports::ReportQuery&)> report;
+  // GET / and /index.html: the dashboard's HTML page (may throw reports::BadReportQuery: 400).
+  std::function<std::string(const DashboardRequest&)> dashboard;
 };
 
 class CollectorServer {

@@ -8,6 +8,7 @@
 #include "server/gzip.h"
 #include "server/http_session.h"
 #include "server/query_params.h"
+#include "server/report_routes.h"
 #include "server/traces_request.h"
 
 namespace shadowmeter::collector::detail {
@@ -65,6 +66,22 @@ Reply unauthorized_reply(bool otlp) {
   return r;
 }
 
+Reply unauthorized_browser_reply(bool html) {
+  Reply r;
+  r.status = http::status::unauthorized;
+  if (html) {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = "<!doctype html><title>shadowmeter</title><p>Sign in with any user name and an API token as the "
+             "password.</p>\n";
+    r.headers.emplace_back(http::field::www_authenticate, "Basic realm=\"shadowmeter\", charset=\"UTF-8\"");
+  } else {
+    r = api_error(http::status::unauthorized, "missing or invalid bearer token or Basic credentials");
+    r.headers.emplace_back(http::field::www_authenticate,
+                           "Bearer realm=\"shadowmeter\", Basic realm=\"shadowmeter\", charset=\"UTF-8\"");
+  }
+  return r;
+}
+
 Reply service_unavailable(const ServerOptions& o, bool otlp, const std::string& message) {
   Reply r = otlp ? otlp_error(http::status::service_unavailable, kUnavailable, message)
                  : api_error(http::status::service_unavailable, message);
@@ -79,10 +96,12 @@ Route route_of(std::string_view path) {
   if (path == "/metrics") return Route::metrics;
   if (path == "/api/v1/calls") return Route::api_calls;
   if (path == "/api/v1/agents") return Route::api_agents;
+  if (path.substr(0, kReportsPrefix.size()) == kReportsPrefix) return Route::api_report;
+  if (path == "/" || path == "/index.html") return Route::dashboard;
   return Route::not_found;
 }
 
-Reply run_query(const ServerState& state, Route route, const std::string& query_string) {
+Reply run_query(const ServerState& state, Route route, const std::string& path, const std::string& query_string) {
   const ApiBackend& api = state.api;
   try {
     switch (route) {
@@ -123,6 +142,10 @@ Reply run_query(const ServerState& state, Route route, const std::string& query_
         if (!agents.is_array()) agents = json::array();
         return json_reply({{"agents", std::move(agents)}});
       }
+      case Route::api_report:
+        return report_reply(state, path, query_string);
+      case Route::dashboard:
+        return dashboard_reply(state, query_string);
       default:
         return api_error(http::status::not_found, "not found");
     }

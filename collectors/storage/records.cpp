@@ -58,6 +58,7 @@ constexpr std::array kAttributeColumns = {
     Column{"visibility", Kind::text, "shadowmeter.visibility"},
     Column{"tls_library", Kind::text, "shadowmeter.tls.library"},
     Column{"api_key_fingerprint", Kind::text, "shadowmeter.api_key.fingerprint"},
+    Column{"visibility_reason", Kind::text, "shadowmeter.visibility.reason"},
 };
 
 const nlohmann::json* find(const nlohmann::json& record, const char* key) {

@@ -6,9 +6,16 @@
 namespace shadowmeter::collector::sql {
 namespace {
 
+struct AddColumn {
+  const char* table;
+  const char* column;
+  const char* type;
+};
+
 struct Step {
   std::int64_t version;
   std::vector<const char*> statements;
+  std::vector<AddColumn> add_columns = {};  // after the statements; skipped when the column exists
 };
 
 // Times are nanoseconds since the epoch (BIGINT). Booleans are BOOLEAN (SQLite stores 0/1). In
@@ -112,6 +119,13 @@ const std::vector<Step>& steps() {
                 PRIMARY KEY (day, host_name, provider, request_model, k8s_namespace, owner, usage_source,
                              visibility, shadow)))",
        }},
+      // The reason a call was seen at connection level only (shadowmeter.visibility.reason), for the
+      // coverage report's blind spots; and the index of the shadow-AI findings.
+      {2,
+       {
+           "CREATE INDEX IF NOT EXISTS calls_shadow_time ON calls (shadow, time_unix_nano)",
+       },
+       {{"calls", "visibility_reason", "TEXT"}}},
   };
   return all;
 }
@@ -120,6 +134,19 @@ std::int64_t now_unix_nano() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// ALTER TABLE ADD COLUMN has no IF NOT EXISTS in SQLite; a migration re-run over existing tables (its
+// version record lost) must not fail on a column an earlier run added.
+void add_column_if_missing(Connection& c, const AddColumn& a) {
+  const std::string probe =
+      c.dialect() == Dialect::postgresql
+          ? "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND "
+            "table_name = ? AND column_name = ?"
+          : "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?";
+  const auto rows = c.query(probe, {std::string(a.table), std::string(a.column)});
+  if (!rows.empty() && !rows[0].empty() && as_int(rows[0][0]).value_or(0) > 0) return;
+  c.execute(std::string("ALTER TABLE ") + a.table + " ADD COLUMN " + a.column + " " + a.type);
 }
 
 }  // namespace
@@ -143,6 +170,7 @@ void migrate(Connection& c) {
     for (const Step& step : steps()) {
       if (step.version <= have) continue;
       for (const char* statement : step.statements) c.execute(statement);
+      for (const AddColumn& a : step.add_columns) add_column_if_missing(c, a);
       c.execute("INSERT INTO schema_version (version, applied_unix_nano) VALUES (?, ?)",
                 {step.version, now_unix_nano()});
     }

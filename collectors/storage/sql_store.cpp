@@ -392,6 +392,21 @@ StoreStats SqlStore::stats() {
   });
 }
 
+sql::Dialect SqlStore::dialect() const { return writer_.conn->dialect(); }
+
+std::vector<Row> SqlStore::report_rows(const std::string& statement, const std::vector<Value>& params) {
+  // Only ever given statements built by the reports, but the reader must stay a reader whatever it is
+  // handed: one statement, a SELECT (or WITH ... SELECT).
+  const auto first = statement.find_first_not_of(" \t\n(");
+  const std::string head = first == std::string::npos ? "" : statement.substr(first, 6);
+  const bool select = head == "SELECT" || head.rfind("WITH ", 0) == 0;
+  if (!select || statement.find(';') != std::string::npos)
+    throw std::invalid_argument("report_rows: only a single SELECT statement is accepted");
+  std::vector<Row> rows = reading([&](Connection& c) { return c.query(statement, params); });
+  require_within_cap(rows.size(), "report");
+  return rows;
+}
+
 bool SqlStore::ping() {
   try {
     return reading([](Connection& c) {

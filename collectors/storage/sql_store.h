@@ -30,6 +30,8 @@ class SqlStore final : public Store {
   nlohmann::json rollups(const std::string& from_day, const std::string& to_day) override;
   RetentionResult apply_retention(const RetentionPolicy& policy, std::uint64_t now_unix_nano) override;
   StoreStats stats() override;
+  sql::Dialect dialect() const override;
+  std::vector<sql::Row> report_rows(const std::string& sql, const std::vector<sql::Value>& params) override;
   bool ping() override;
 
  private:

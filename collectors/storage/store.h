@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/sql_value.h"
+
 namespace shadowmeter::collector {
 
 // Failures of the database itself (cannot connect, disk full, constraint other than the event id):
@@ -133,6 +135,15 @@ class Store {
   virtual RetentionResult apply_retention(const RetentionPolicy& policy, std::uint64_t now_unix_nano) = 0;
 
   virtual StoreStats stats() = 0;
+
+  // The SQL dialect of the back end, for the reports (collectors/reports/) that build their aggregate
+  // statements for it.
+  virtual sql::Dialect dialect() const = 0;
+  // One read-only aggregate statement of the reports ("?" placeholders), on the reader connection (so
+  // it never waits for ingest). Only SELECT / WITH statements are accepted (std::invalid_argument
+  // otherwise); an answer of more than kMaxReportRows rows throws std::length_error (the statement
+  // should carry a LIMIT). Throws StoreError when the database fails.
+  virtual std::vector<sql::Row> report_rows(const std::string& sql, const std::vector<sql::Value>& params) = 0;
 
   // Cheap liveness check of the database connection (for /readyz).
   virtual bool ping() = 0;

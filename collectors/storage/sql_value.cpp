@@ -1,4 +1,4 @@
-#include "storage/connection.h"
+#include "storage/sql_value.h"
 
 #include <charconv>
 #include <cmath>

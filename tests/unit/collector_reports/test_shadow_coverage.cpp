@@ -1,0 +1,198 @@
+// Shadow-AI findings and the coverage report over the seeded dataset (report_dataset.h), on SQLite and
+// PostgreSQL. Figures computed by hand from the dataset's table.
+#include "report_test_util.h"
+
+using namespace shadowmeter::testing;
+using namespace shadowmeter::testing::reports_data;
+using nlohmann::json;
+
+TEST_CASE("shadow findings: first seen over all history, new since a date", "[reports]") {
+  SEEDED_STORE_PER_BACKEND(fx);
+  auto& s = fx->store();
+  auto q = range_query();
+  q.since_unix_nano = kNov1;
+  const json r = reports::run_report(s, "shadow", q);
+  CHECK(r["since"] == "2026-11-01T00:00:00Z");
+  // Two findings: python3 -> anthropic (E4 in range, E0 on 10-20 before it) and node -> acme (E6).
+  CHECK(r["totals"]["findings"] == 2);
+  CHECK(r["totals"]["new_findings"] == 1);  // E6's, first seen 11-01 13:00
+  CHECK(r["totals"]["calls"] == 2);         // E0 is outside the range
+  CHECK(r["totals"]["cost_usd"].get<double>() == usd(0.004));
+  const json& f = r["findings"];
+  REQUIRE(f.size() == 2);
+  CHECK(f[0]["workload"] == "python3");
+  CHECK(f[0]["k8s.namespace.name"] == "search");
+  CHECK(f[0]["process.executable.name"] == "python3");
+  CHECK(f[0]["gen_ai.provider.name"] == "anthropic");
+  CHECK(f[0]["server.address"] == "api.anthropic.com");
+  CHECK(f[0]["shadowmeter.api_key.fingerprint"] == "fp-c");
+  CHECK(f[0]["reason"] == "unsanctioned provider");
+  CHECK(f[0]["first_seen"] == "2026-10-20T00:00:00Z");
+  CHECK(f[0]["last_seen"] == "2026-11-02T09:00:00Z");
+  CHECK(f[0]["nodes"] == json::array({"node-b"}));
+  CHECK(f[0]["calls"] == 1);
+  CHECK(f[0]["input_tokens"] == 1000);
+  CHECK(f[0]["output_tokens"] == 1000);
+  CHECK(f[0]["cost_usd"].get<double>() == usd(0.004));
+  CHECK(f[0]["new"] == false);
+  CHECK(f[1]["workload"] == "deployment/batch");
+  CHECK(f[1]["gen_ai.provider.name"] == "acme");
+  CHECK(f[1]["server.address"] == "llm.acme.internal");
+  CHECK(f[1]["shadowmeter.api_key.fingerprint"].is_null());
+  CHECK(f[1]["reason"] == "unknown endpoint");
+  CHECK(f[1]["first_seen"] == "2026-11-01T13:00:00Z");
+  CHECK(f[1]["new"] == true);
+
+  // Since 11-02: nothing is new. Default since = from: E6's finding is new, E4's is not (10-20).
+  q.since_unix_nano = kNov2;
+  CHECK(reports::run_report(s, "shadow", q)["totals"]["new_findings"] == 0);
+  q.since_unix_nano.reset();
+  const json by_default = reports::run_report(s, "shadow", q);
+  CHECK(by_default["since"] == "2026-10-30T00:00:00Z");
+  CHECK(by_default["totals"]["new_findings"] == 1);
+
+  // Owner filter: E6 is owned by "unallocated".
+  q.owner = "unallocated";
+  const json owned = reports::run_report(s, "shadow", q);
+  REQUIRE(owned["findings"].size() == 1);
+  CHECK(owned["findings"][0]["gen_ai.provider.name"] == "acme");
+
+  // A range without shadow calls in it has no findings even though E0 is stored.
+  auto early = range_query();
+  early.from_unix_nano = kOct26;
+  early.to_unix_nano = kOct30;
+  CHECK(reports::run_report(s, "shadow", early)["totals"]["findings"] == 0);
+}
+
+TEST_CASE("coverage: allocation and unowned workloads", "[reports]") {
+  SEEDED_STORE_PER_BACKEND(fx);
+  const json r = reports::run_report(fx->store(), "coverage", range_query());
+  const json& a = r["allocation"];
+  CHECK(a["total_cost_usd"].get<double>() == usd(0.0721));
+  // owned (team-a 0.0651 + team-b 0.003); unallocated: E4 (no owner) 0.004 + E6 ("unallocated") 0
+  CHECK(a["allocated_cost_usd"].get<double>() == usd(0.0681));
+  CHECK(a["unallocated_cost_usd"].get<double>() == usd(0.004));
+  CHECK(a["allocated_share"].get<double>() == Approx(0.0681 / 0.0721));
+  // E4 (python3, 0.004) first, then by workload name: curl-go (E8), deployment/batch (E6).
+  const json& w = a["unowned_workloads"];
+  REQUIRE(w.size() == 3);
+  CHECK(w[0]["workload"] == "python3");
+  CHECK(w[0]["k8s.namespace.name"] == "search");
+  CHECK(w[0]["node"] == "node-b");
+  CHECK(w[0]["calls"] == 1);
+  CHECK(w[0]["cost_usd"].get<double>() == usd(0.004));
+  CHECK(w[1]["workload"] == "curl-go");
+  CHECK(w[1]["k8s.namespace.name"].is_null());
+  CHECK(w[2]["workload"] == "deployment/batch");
+}
+
+TEST_CASE("coverage: visibility shares, blind spots and their reasons", "[reports]") {
+  SEEDED_STORE_PER_BACKEND(fx);
+  const json r = reports::run_report(fx->store(), "coverage", range_query());
+  const json& v = r["visibility"];
+  // exact: R1 R2 E1 E2 E3 E5 E6 (response / stream / header); estimated: E4; none: E9; connection only: E7 E8
+  const json& o = v["overall"];
+  CHECK(o["calls"] == 11);
+  CHECK(o["exact"] == 7);
+  CHECK(o["estimated"] == 1);
+  CHECK(o["none"] == 1);
+  CHECK(o["connection_only"] == 2);
+  CHECK(o["exact_share"].get<double>() == Approx(7.0 / 11));
+  CHECK(o["connection_only_share"].get<double>() == Approx(2.0 / 11));
+
+  const json& by_node = v["by_node"];
+  REQUIRE(by_node.size() == 3);
+  CHECK(by_node[0]["node"] == "node-a");  // R1 E1 E2 E5 exact, E9 none
+  CHECK(by_node[0]["exact"] == 4);
+  CHECK(by_node[0]["none"] == 1);
+  CHECK(by_node[1]["node"] == "node-b");  // R2 E3 E6 exact, E4 estimated, E7 connection only
+  CHECK(by_node[1]["exact"] == 3);
+  CHECK(by_node[1]["estimated"] == 1);
+  CHECK(by_node[1]["connection_only"] == 1);
+  CHECK(by_node[2]["node"] == "node-c");
+  CHECK(by_node[2]["connection_only_share"].get<double>() == Approx(1.0));
+
+  const json& by_ns = v["by_namespace"];
+  REQUIRE(by_ns.size() == 4);
+  CHECK(by_ns[0]["k8s.namespace.name"] == "payments");
+  CHECK(by_ns[1]["k8s.namespace.name"] == "search");
+  CHECK(by_ns[1]["connection_only"] == 1);
+  CHECK(by_ns[2]["k8s.namespace.name"] == "ml");
+  CHECK(by_ns[3]["k8s.namespace.name"].is_null());
+
+  const json& by_exe = v["by_executable"];
+  REQUIRE(by_exe.size() == 8);  // checkout-svc, (rolled up), curl-go, embedder, indexer, java, node, python3
+  CHECK(by_exe[0]["process.executable.name"] == "checkout-svc");
+  CHECK(by_exe[0]["calls"] == 3);
+  CHECK(by_exe[1]["process.executable.name"].is_null());
+  CHECK(by_exe[1]["calls"] == 2);
+  CHECK(find_by(by_exe, "process.executable.name", "java")["connection_only"] == 1);
+
+  const json& blind = v["blind_spots"];
+  REQUIRE(blind.size() == 2);
+  CHECK(blind[0]["node"] == "node-b");
+  CHECK(blind[0]["process.executable.name"] == "java");
+  CHECK(blind[0]["shadowmeter.tls.library"] == "java");
+  CHECK(blind[0]["server.address"] == "api.openai.com");
+  CHECK(blind[0]["reason"] == "java tls (JSSE) not instrumented");
+  CHECK(blind[0]["calls"] == 1);
+  CHECK(blind[1]["node"] == "node-c");
+  CHECK(blind[1]["shadowmeter.tls.library"] == "go");
+  CHECK(blind[1]["reason"].get<std::string>().find("TLS library go") != std::string::npos);
+}
+
+TEST_CASE("coverage: unpriced calls and models", "[reports]") {
+  SEEDED_STORE_PER_BACKEND(fx);
+  const json r = reports::run_report(fx->store(), "coverage", range_query());
+  const json& p = r["pricing"];
+  // Connection-only calls (E7 E8) have no model to price: 9 calls, 7 priced, E6 and E9 unpriced.
+  CHECK(p["calls"] == 9);
+  CHECK(p["priced_calls"] == 7);
+  CHECK(p["unpriced_calls"] == 2);
+  CHECK(p["unpriced_share"].get<double>() == Approx(2.0 / 9));
+  REQUIRE(p["unpriced_models"].size() == 2);
+  CHECK(p["unpriced_models"][0]["gen_ai.provider.name"] == "acme");
+  CHECK(p["unpriced_models"][0]["model"] == "mystery-model");
+  CHECK(p["unpriced_models"][1]["model"] == "gpt-4o");
+}
+
+TEST_CASE("coverage: fleet health across an agent restart, gaps and stale agents", "[reports]") {
+  SEEDED_STORE_PER_BACKEND(fx);
+  const json r = reports::run_report(fx->store(), "coverage", range_query());
+  const json& fleet = r["fleet"];
+  const json& agents = fleet["agents"];
+  REQUIRE(agents.size() == 5);  // node-a .. node-e, by name
+  const json& a = agents[0];
+  CHECK(a["node"] == "node-a");
+  CHECK(a["agent_version"] == "0.9.0");
+  CHECK(a["last_heartbeat"] == "2026-11-02T23:58:00Z");
+  CHECK(a["stale"] == false);
+  CHECK(a["heartbeats"] == 4);       // h2 h3 h4 h5 (h1 is before the range)
+  CHECK(a["ringbuf_drops"] == 6);    // run 1: 8 - 5; run 2 (started in the range): 3
+  CHECK(a["uncopied_bytes"] == 100);
+  CHECK(a["parse_errors"] == 4);     // run 1: 1 - 1; run 2: 4
+  CHECK(a["attach_failures"] == 0);
+  CHECK(a["incomplete"] == true);
+  CHECK(a["reasons"].size() == 3);
+  const json& b = agents[1];
+  CHECK(b["node"] == "node-b");
+  CHECK(b["spool_dropped_events"] == 7);
+  CHECK(b["incomplete"] == true);
+  CHECK(b["stale"] == false);
+  const json& c = agents[2];
+  CHECK(c["node"] == "node-c");
+  CHECK(c["last_heartbeat"].is_null());
+  CHECK(c["stale"] == true);
+  CHECK(c["reasons"][0] == "no heartbeat ever received");
+  const json& d = agents[3];
+  CHECK(d["node"] == "node-d");
+  CHECK(d["incomplete"] == false);
+  CHECK(d["reasons"] == json::array());
+  const json& e = agents[4];
+  CHECK(e["node"] == "node-e");
+  CHECK(e["stale"] == true);
+  CHECK(e["reasons"][0].get<std::string>().find("stale") == 0);
+  CHECK(fleet["agents_reporting"] == 4);  // a, b, d, e sent heartbeats in the range
+  CHECK(fleet["agents_stale"] == 2);
+  CHECK(fleet["incomplete_nodes"] == json::array({"node-a", "node-b", "node-c", "node-e"}));
+}

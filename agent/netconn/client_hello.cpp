@@ -1,6 +1,7 @@
 #include "netconn/client_hello.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace shadowmeter::netconn {
 namespace {
@@ -167,12 +168,21 @@ ClientHello parse_client_hello(std::string_view bytes) {
   }
   r.bytes(std::min<std::size_t>(ext_len, r.left()), exts);
   Reader e(exts);
+  bool seen_sni = false, seen_alpn = false;
   while (e.left() >= 4) {
     std::uint32_t type = 0, len = 0;
     std::string_view body;
     e.u16(type);
     e.u16(len);
     if (!e.bytes(len, body)) break;  // cut inside this extension
+    // RFC 8446 4.2: no extension type twice. A server refuses such a hello; we take no name from it
+    // (otherwise a longer read of the same bytes could name another host than a shorter one).
+    if ((type == 0 && std::exchange(seen_sni, true)) || (type == 16 && std::exchange(seen_alpn, true))) {
+      out.sni.clear();
+      out.alpn.clear();
+      out.status = HelloStatus::malformed;
+      return out;
+    }
     if (type == 0) read_sni(body, out);
     else if (type == 16) read_alpn(body, out);
     else if (type == 0xfe0d) out.ech = true;

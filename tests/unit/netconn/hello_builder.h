@@ -21,7 +21,8 @@ inline std::string extension(std::uint16_t type, const std::string& body) {
 
 // The handshake message (type 1 + 24-bit length + body).
 inline std::string client_hello_message(const std::string& sni, const std::vector<std::string>& alpn,
-                                        std::size_t padding = 0, bool ech = false) {
+                                        std::size_t padding = 0, bool ech = false,
+                                        const std::string& extra_extensions = "") {
   std::string exts;
   if (padding) exts += extension(21, std::string(padding, '\0'));  // before the SNI, as BoringSSL may order
   if (!sni.empty()) {
@@ -44,6 +45,7 @@ inline std::string client_hello_message(const std::string& sni, const std::vecto
     exts += extension(16, body + list);
   }
   if (ech) exts += extension(0xfe0d, std::string(32, 'e'));
+  exts += extra_extensions;
   std::string body;
   put16(body, 0x0303);
   body += std::string(32, 'r');  // random

@@ -21,6 +21,24 @@ TEST_CASE("a hello split over several records is joined") {
   CHECK(h.alpn == std::vector<std::string>{"h2"});
 }
 
+TEST_CASE("a second server_name extension makes the hello malformed, naming no host") {
+  // Found by fuzz_client_hello: the first SNI was read from a short capture, a later duplicate
+  // replaced it when more bytes were read. RFC 8446 forbids duplicates; servers refuse them.
+  std::string second = std::string("\0", 1);
+  put16(second, 9);
+  second += "other.com";
+  std::string body;
+  put16(body, second.size());
+  const auto h = parse_client_hello(
+      records(client_hello_message("api.openai.com", {"h2"}, 0, false, extension(0, body + second))));
+  CHECK(h.status == HelloStatus::malformed);
+  CHECK(h.sni.empty());
+  CHECK(h.alpn.empty());
+  const auto twice_alpn = parse_client_hello(
+      records(client_hello_message("api.openai.com", {"h2"}, 0, false, extension(16, std::string("\0\3\2h2", 5)))));
+  CHECK(twice_alpn.status == HelloStatus::malformed);
+}
+
 TEST_CASE("no SNI (IP-literal client), ECH flagged") {
   const auto h = parse_client_hello(records(client_hello_message("", {"http/1.1"}, 0, true)));
   CHECK(h.status == HelloStatus::ok);

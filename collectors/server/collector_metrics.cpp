@@ -7,6 +7,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "common/utf8.h"
+
 namespace shadowmeter::collector {
 namespace {
 
@@ -38,41 +40,12 @@ std::string str_attr(const nlohmann::json& e, const char* key) {
 
 constexpr const char* kOther = "_other";
 
-// Length of the valid UTF-8 character at s[i], or 0.
-std::size_t utf8_char(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    cp = c & 0x1Fu;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    cp = c & 0x0Fu;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    cp = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0u) != 0x80u) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return n;
-}
-
 // A label value from an agent's attribute: valid UTF-8 (other bytes become '?', as the exposition
 // format must be UTF-8), at most kMaxLabelBytes, never cut inside a character; `fallback` when empty.
 std::string label_value(std::string_view v, const char* fallback) {
   std::string out;
   for (std::size_t i = 0; i < v.size();) {
-    const std::size_t n = utf8_char(v, i);
+    const std::size_t n = utf8::char_length(v, i);
     const std::size_t take = n == 0 ? 1 : n;
     if (out.size() + take > CollectorMetrics::kMaxLabelBytes) break;
     if (n == 0)

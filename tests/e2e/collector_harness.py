@@ -21,6 +21,32 @@ COLLECTOR = os.environ.get("SHADOWMETER_COLLECTOR") or os.path.join(
 TOKEN = "e2e-collector-token-7f3a9c2b41d8"
 
 
+def otlp_value(v):
+    """An OTLP JSON AnyValue for a Python attribute value (bool before int: bool is an int)."""
+    if isinstance(v, bool):
+        return {"boolValue": v}
+    if isinstance(v, int):
+        return {"intValue": str(v)}
+    if isinstance(v, float):
+        return {"doubleValue": v}
+    return {"stringValue": v}
+
+
+def otlp_span(attrs, name, start_ns, end_ns):
+    """One usage event as an OTLP span (CLIENT), ids taken from its shadowmeter.event_id."""
+    eid = attrs["shadowmeter.event_id"]
+    return {"traceId": eid, "spanId": eid[:16], "name": name, "kind": 3,
+            "startTimeUnixNano": str(start_ns), "endTimeUnixNano": str(end_ns),
+            "attributes": [{"key": k, "value": otlp_value(v)} for k, v in attrs.items()]}
+
+
+def otlp_traces(spans, resource):
+    """An ExportTraceServiceRequest: `resource` (ordered name -> string) and one scope of spans."""
+    return {"resourceSpans": [{"resource": {"attributes": [
+        {"key": k, "value": {"stringValue": v}} for k, v in resource.items()]},
+        "scopeSpans": [{"scope": {"name": "shadowmeter"}, "spans": spans}]}]}
+
+
 def postgres_reason():
     """Why PostgreSQL cannot be used here, or None."""
     try:

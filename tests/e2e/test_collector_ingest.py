@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 
 from harness import FakeServer, http_get, skip_reason, tail
-from collector_harness import (Collector, Database, Load, export_config, exporting_agent, postgres_reason)
+from collector_harness import (Collector, Database, Load, export_config, exporting_agent, otlp_span, otlp_traces,
+                               postgres_reason)
 
 MAX_BODY = 1 << 20
 
@@ -34,27 +35,12 @@ def span(n, **attrs):
          "gen_ai.usage.input_tokens": 10 + n, "gen_ai.usage.output_tokens": 5,
          "shadowmeter.owner": "team-a" if n % 2 else "team-b"}
     a.update(attrs)
-
-    def value(v):
-        if isinstance(v, bool):
-            return {"boolValue": v}
-        if isinstance(v, int):
-            return {"intValue": str(v)}
-        if isinstance(v, float):
-            return {"doubleValue": v}
-        return {"stringValue": v}
-
     t = 1_760_000_000_000_000_000 + n * 1_000_000
-    return {"traceId": a["shadowmeter.event_id"], "spanId": a["shadowmeter.event_id"][:16], "name": "chat gpt-4o-mini",
-            "kind": 3, "startTimeUnixNano": str(t), "endTimeUnixNano": str(t + 1000),
-            "attributes": [{"key": k, "value": value(v)} for k, v in a.items()]}
+    return otlp_span(a, "chat gpt-4o-mini", t, t + 1000)
 
 
 def traces(spans, host="node-e2e"):
-    return {"resourceSpans": [{"resource": {"attributes": [
-        {"key": "service.name", "value": {"stringValue": "shadowmeter-agent"}},
-        {"key": "host.name", "value": {"stringValue": host}}]},
-        "scopeSpans": [{"scope": {"name": "shadowmeter"}, "spans": spans}]}]}
+    return otlp_traces(spans, {"service.name": "shadowmeter-agent", "host.name": host})
 
 
 class IngestChecks:

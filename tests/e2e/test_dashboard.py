@@ -24,7 +24,7 @@ import unittest
 import urllib.parse
 import zlib
 
-from collector_harness import COLLECTOR, Collector, Database
+from collector_harness import COLLECTOR, Collector, Database, otlp_span, otlp_traces
 
 CHROMIUM = os.environ.get("SHADOWMETER_CHROMIUM") or "/usr/bin/chromium"
 SCREENSHOT_COPY = "/tmp/shadowmeter-dashboard.png"
@@ -41,31 +41,14 @@ SOURCES = {
 }
 
 
-def attr_value(v):
-    if isinstance(v, bool):
-        return {"boolValue": v}
-    if isinstance(v, int):
-        return {"intValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
-    return {"stringValue": v}
-
-
 def span(n, t_ns, attrs):
-    eid = "%032x" % (0xda5b0000000000000000000000000000 + n)
-    a = {"shadowmeter.event_id": eid}
+    a = {"shadowmeter.event_id": "%032x" % (0xda5b0000000000000000000000000000 + n)}
     a.update(attrs)
-    return {"traceId": eid, "spanId": eid[:16], "name": "ai call", "kind": 3,
-            "startTimeUnixNano": str(t_ns), "endTimeUnixNano": str(t_ns + 5000),
-            "attributes": [{"key": k, "value": attr_value(v)} for k, v in a.items()]}
+    return otlp_span(a, "ai call", t_ns, t_ns + 5000)
 
 
 def traces(spans, host):
-    return {"resourceSpans": [{"resource": {"attributes": [
-        {"key": "service.name", "value": {"stringValue": "shadowmeter-agent"}},
-        {"key": "service.version", "value": {"stringValue": "0.1.0"}},
-        {"key": "host.name", "value": {"stringValue": host}}]},
-        "scopeSpans": [{"scope": {"name": "shadowmeter"}, "spans": spans}]}]}
+    return otlp_traces(spans, {"service.name": "shadowmeter-agent", "service.version": "0.1.0", "host.name": host})
 
 
 def call(owner, provider, model, cost, *, days_ago=0, hours_ago=1, shadow=False, source="response",

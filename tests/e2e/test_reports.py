@@ -13,21 +13,11 @@ import sys
 import tempfile
 import unittest
 
-from collector_harness import COLLECTOR, Collector, Database, postgres_reason
+from collector_harness import COLLECTOR, Collector, Database, otlp_span, otlp_traces, postgres_reason
 
 DAY = 86_400 * 1_000_000_000
 T0 = 1_793_491_200 * 1_000_000_000  # 2026-11-01T00:00:00Z
 RANGE = ["--from", "2026-10-31", "--to", "2026-11-03"]
-
-
-def value(v):
-    if isinstance(v, bool):
-        return {"boolValue": v}
-    if isinstance(v, int):
-        return {"intValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
-    return {"stringValue": v}
 
 
 def span(n, t, **attrs):
@@ -36,13 +26,11 @@ def span(n, t, **attrs):
          "gen_ai.request.model": "gpt-4o", "shadowmeter.usage.source": "response",
          "shadowmeter.visibility": "plaintext", "shadowmeter.shadow": False}
     a.update(attrs)
-    return {"traceId": eid, "spanId": eid[:16], "name": "chat", "kind": 3, "startTimeUnixNano": str(t),
-            "endTimeUnixNano": str(t + 1000), "attributes": [{"key": k, "value": value(v)} for k, v in a.items()]}
+    return otlp_span(a, "chat", t, t + 1000)
 
 
 def traces(spans, host):
-    return {"resourceSpans": [{"resource": {"attributes": [{"key": "host.name", "value": {"stringValue": host}}]},
-                               "scopeSpans": [{"scope": {"name": "shadowmeter"}, "spans": spans}]}]}
+    return otlp_traces(spans, {"host.name": host})
 
 
 # team-a: 3 priced calls on 11-01 (0.01 each, 1000 + 200 tokens); team-b: 2 on 11-02 (0.5 each, one

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/base64.h"
+
 namespace shadowmeter::collector {
 namespace {
 
@@ -149,30 +151,12 @@ std::optional<std::string> basic_password(std::string_view authorization) {
   while (!b64.empty() && is_blank(b64.front())) b64.remove_prefix(1);
   while (!b64.empty() && is_blank(b64.back())) b64.remove_suffix(1);
   if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 8192) return std::nullopt;
-  auto sextet = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
   std::string decoded;
-  for (std::size_t i = 0; i < b64.size(); i += 4) {
-    const bool last = i + 4 == b64.size();
-    const int pad = last ? (b64[i + 3] == '=' ? (b64[i + 2] == '=' ? 2 : 1) : 0) : 0;
-    std::uint32_t v = 0;
-    for (std::size_t k = 0; k < 4; ++k) {
-      const int x = k >= 4u - static_cast<std::size_t>(pad) ? 0 : sextet(b64[i + k]);
-      if (x < 0) {
-        OPENSSL_cleanse(decoded.data(), decoded.size());
-        return std::nullopt;
-      }
-      v = (v << 6) | static_cast<std::uint32_t>(x);
-    }
-    decoded += static_cast<char>((v >> 16) & 0xff);
-    if (pad < 2) decoded += static_cast<char>((v >> 8) & 0xff);
-    if (pad < 1) decoded += static_cast<char>(v & 0xff);
+  if (!base64_decode(b64, decoded, b64.size() / 4 * 3)) {
+    // A failed decode leaves what it had written in the buffer's capacity: wipe all of it.
+    decoded.resize(decoded.capacity());
+    OPENSSL_cleanse(decoded.data(), decoded.size());
+    return std::nullopt;
   }
   const auto colon = decoded.find(':');
   std::optional<std::string> out;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attribution/k8s/pod_watcher.h"
+#include "common/base64.h"
 
 namespace shadowmeter::attribution::k8s {
 namespace {
@@ -24,33 +25,15 @@ class KubeconfigError : public std::runtime_error {
       : std::runtime_error("kubeconfig '" + path + "': " + what) {}
 };
 
-// Standard base64 (RFC 4648), whitespace ignored; nullopt on any other character or bad padding.
+// Standard base64 (RFC 4648) with whitespace ignored and padding required; nullopt on any other
+// character or bad padding.
 std::optional<std::string> base64_decode(std::string_view text) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string symbols;
+  for (const char c : text)
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') symbols += c;
   std::string out;
-  std::uint32_t bits = 0;
-  int nbits = 0;
-  std::size_t padding = 0;
-  std::size_t symbols = 0;
-  for (const char c : text) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    ++symbols;
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    if (padding > 0) return std::nullopt;  // data after padding
-    const auto value = kAlphabet.find(c);
-    if (value == std::string_view::npos) return std::nullopt;
-    bits = (bits << 6) | static_cast<std::uint32_t>(value);
-    nbits += 6;
-    if (nbits >= 8) {
-      nbits -= 8;
-      out += static_cast<char>((bits >> nbits) & 0xffu);
-    }
-  }
-  if (padding > 2 || symbols % 4 != 0 || symbols == 0) return std::nullopt;
+  if (symbols.empty() || symbols.size() % 4 != 0 || !shadowmeter::base64_decode(symbols, out, symbols.size()))
+    return std::nullopt;
   return out;
 }
 

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "protocols/eventstream/eventstream.h"
-#include "providers/bedrock/base64.h"
+#include "common/base64.h"
 #include "providers/estimate.h"
 #include "providers/json_scan.h"
 #include "providers/path_info.h"

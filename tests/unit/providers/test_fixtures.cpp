@@ -16,7 +16,7 @@
 
 #include "protocols/eventstream/encode_message.h"
 #include "protocols/sse/sse_parser.h"
-#include "providers/bedrock/base64.h"
+#include "common/base64.h"
 #include "providers/registry.h"
 
 using namespace shadowmeter;

@@ -8,10 +8,11 @@
 #include <vector>
 
 #include "protocols/eventstream/encode_message.h"
-#include "providers/bedrock/base64.h"
+#include "common/base64.h"
 #include "providers/bedrock/bedrock.h"
 
 using namespace shadowmeter::providers;
+using shadowmeter::base64_decode;
 namespace es = shadowmeter::eventstream::testing;
 
 namespace {

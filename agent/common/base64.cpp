@@ -1,9 +1,9 @@
-#include "providers/bedrock/base64.h"
+#include "common/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace shadowmeter::providers {
+namespace shadowmeter {
 namespace {
 
 constexpr std::array<std::int8_t, 256> make_table() {
@@ -48,4 +48,4 @@ bool base64_decode(std::string_view in, std::string& out, std::size_t max_out) {
   return true;
 }
 
-}  // namespace shadowmeter::providers
+}  // namespace shadowmeter

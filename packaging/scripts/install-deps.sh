@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates \
-  clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev \
+  clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev libcapstone-dev zlib1g-dev \
   libssl-dev openssl libboost-dev nlohmann-json3-dev prometheus-cpp-dev libyaml-cpp-dev \
   catch2 libbrotli-dev libzstd-dev libsystemd-dev libnghttp2-dev \
   libsqlite3-dev libpq-dev postgresql \

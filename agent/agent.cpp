@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -32,6 +33,7 @@
 #include "preflight/preflight.h"
 #include "probes/attach_manager.h"
 #include "probes/bpf_probes.h"
+#include "probes/tap.h"
 #include "attribution/credentials.h"
 #include "attribution/k8s/pod_watcher.h"
 #include "policy/policy.h"
@@ -191,6 +193,9 @@ class ProbeAttacher final : public probes::Attacher {
   std::unique_ptr<probes::UprobeSet> attach(const std::string& path, const probes::SymbolOffsets& syms) override {
     return probes_.attach_ssl(path, syms);
   }
+  std::unique_ptr<probes::UprobeSet> attach_go(const std::string& path, const probes::gotls::GoInspection& go) override {
+    return probes_.attach_go(path, go);
+  }
 
  private:
   probes::BpfProbes& probes_;
@@ -256,6 +261,8 @@ struct Agent::Impl {
   probes::BpfCounters last_counters{};
   capture::CaptureStats last_capture{};
   std::uint64_t last_attach_failures = 0;
+  std::uint64_t last_go_calls = 0, last_go_unmatched = 0, last_go_attached = 0;
+  std::map<std::string, std::uint64_t> last_go_refusals;
   std::uint64_t malformed_records = 0;
   log::RateLimit record_log;
   // /proc/PID/stat counts start time in clock ticks since boot; the kernel gives nanoseconds.
@@ -598,6 +605,7 @@ void Agent::Impl::on_data(const sm_data_event& ev, std::size_t size) {
   c.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
   c.data = std::string_view(reinterpret_cast<const char*>(ev.data), ev.len);
   c.lost = ev.lost;
+  c.tap = ev.tap;
   (c.direction == capture::Direction::egress ? metrics.bytes_egress : metrics.bytes_ingress)
       .Increment(static_cast<double>(ev.len));
   table->on_chunk(c);
@@ -620,7 +628,7 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   // This call's connection is not blind, even if its socket could not be tied to the SSL object.
   netconns->note_plaintext(ex.key.tgid, ex.host, ex.port, ex.end_ns ? ex.end_ns : ex.start_ns);
   // Plaintext HTTP read from the socket syscalls (a cataloged/configured plain-HTTP destination).
-  e.tls_library = (ex.key.ssl & SM_PLAIN_KEY_BIT) ? "plaintext" : "openssl";
+  e.tls_library = (ex.key.ssl & SM_PLAIN_KEY_BIT) ? "plaintext" : std::string(probes::tap_library(ex.tap));
   e.visibility = "plaintext";
   e.error_type = ex.error_type;
   e.api_key_fingerprint = std::move(ex.api_key_fingerprint);
@@ -676,6 +684,9 @@ void Agent::Impl::start_netconn() {
       catalog,
       [this](const capture::Peer& p) { return dns.lookup(p.family, p.addr, clock_ns(CLOCK_MONOTONIC)); },
       [this](std::uint32_t tgid) { return tls_guesser.guess(static_cast<pid_t>(tgid)); }, limits);
+  netconns->set_reason_lookup([this](std::uint32_t tgid) -> std::optional<std::string> {
+    return attach ? attach->visibility_reason(static_cast<pid_t>(tgid)) : std::nullopt;
+  });
   plain_specs = netconn::catalog_destinations(catalog);
   resolve_plain_dests();
 }
@@ -886,6 +897,18 @@ void Agent::Impl::update_metrics() {
   last_dns = ds;
   add(metrics.attach_failures, attach->stats().attach_failures, last_attach_failures);
   last_attach_failures = attach->stats().attach_failures;
+  add(metrics.go_tls_calls, c.go_calls, last_go_calls);
+  add(metrics.go_unmatched_returns, c.go_unmatched_rets, last_go_unmatched);
+  last_go_calls = c.go_calls;
+  last_go_unmatched = c.go_unmatched_rets;
+  const auto& as = attach->stats();
+  add(metrics.go_binary("attached"), as.go_attached, last_go_attached);
+  last_go_attached = as.go_attached;
+  for (const auto& [reason, n] : as.go_refusals) {
+    auto& before = last_go_refusals[reason];
+    add(metrics.go_binary(reason), n, before);
+    before = n;
+  }
   metrics.attached_files.Set(static_cast<double>(attach->attached_files()));
   metrics.connections_tracked.Set(static_cast<double>(table->size()));
   metrics.buffer_bytes.Set(static_cast<double>(table->buffered_bytes()));

@@ -2,7 +2,7 @@
 /* TLS plaintext capture: uprobes on OpenSSL's SSL_read/SSL_write (and _ex), the socket fd taken from
  * the read/write syscall the library makes inside the call, payload streamed to user space in
  * bounded chunks through one ring buffer. Connections user space has classified as not-AI are
- * skipped at the first map lookup of the entry probe. */
+ * skipped at the first map lookup of the entry probe. The Go tap (go_tls.bpf.h) shares this path. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
@@ -25,16 +25,17 @@ const volatile __u32 agent_tgid = 0; /* never observe the agent itself */
  * connection is the exception. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
-/* One in-flight SSL call per thread. */
+/* One in-flight SSL call per thread (the Go tap: per goroutine, plus a per-thread note). */
 struct active_call {
   __u64 ssl;
   __u64 buf;
-  __u64 len_ptr; /* _ex variants: size_t* that receives the byte count; 0 otherwise */
+  __u64 len_ptr; /* _ex variants: size_t* that receives the byte count; 0 otherwise (Go: see go_tls.bpf.h) */
   __s32 fd;      /* from the nested syscall, -1 until seen */
   __u8 direction;
-  __u8 is_ex;
+  __u8 is_ex;    /* 1: an _ex call; SM_ACTIVE_GO_NOTE: the Go tap's per-thread note */
   __u16 pad;
 };
+#define SM_ACTIVE_GO_NOTE 2
 
 /* Per connection: stream offsets (so user space can detect lost records) and the socket. */
 struct conn_state {
@@ -152,20 +153,25 @@ static __always_inline void count(__u32 idx, __u64 n) {
   if (v) *v += n;
 }
 
+/* Whether user space marked this connection not-AI (counted); a stale mark is dropped. */
+static __always_inline bool conn_ignored(__u32 tgid, __u64 ssl) {
+  struct sm_conn_key key = {.tgid = tgid, .ssl = ssl};
+  __u64* ignored_id = bpf_map_lookup_elem(&ignored, &key);
+  if (!ignored_id) return false;
+  struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+  if (st && st->id == *ignored_id) {
+    count(SM_CNT_IGNORED_CALLS, 1);
+    return true;
+  }
+  bpf_map_delete_elem(&ignored, &key);
+  return false;
+}
+
 static __always_inline int on_ssl_entry(void* ssl, void* buf, void* len_ptr, __u8 direction, __u8 is_ex) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
   if (tgid == agent_tgid) return 0;
-  struct sm_conn_key key = {.tgid = tgid, .ssl = (__u64)ssl};
-  __u64* ignored_id = bpf_map_lookup_elem(&ignored, &key);
-  if (ignored_id) {
-    struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
-    if (st && st->id == *ignored_id) {
-      count(SM_CNT_IGNORED_CALLS, 1);
-      return 0;
-    }
-    bpf_map_delete_elem(&ignored, &key);
-  }
+  if (conn_ignored(tgid, (__u64)ssl)) return 0;
   /* OpenSSL's public read/write calls do not nest, so an entry left here is stale (the thread
    * left the call without returning through it): the new call replaces it. */
   struct active_call call = {
@@ -266,6 +272,58 @@ static long emit_chunk(__u32 i, struct emit_ctx* c) {
   return 0;
 }
 
+/* One returned read/write call of any tap: ties the connection to the socket the nested syscall
+ * named, then streams `bytes` from the call's buffer as SM_EV_DATA records. */
+static __always_inline int emit_call(__u64 id, struct active_call* c, __u64 bytes, __u32 tap) {
+  __u32 tgid = id >> 32;
+  struct sm_conn_key key = {.tgid = tgid, .ssl = c->ssl};
+  struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+  bool first_of_conn = !st;
+  if (!st) {
+    struct conn_state fresh = {.id = (bpf_ktime_get_ns() << 6) | (bpf_get_smp_processor_id() & 63), .fd = -1};
+    bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+    st = bpf_map_lookup_elem(&conns, &key);
+    if (!st) return 0;
+  }
+  if (st->fd < 0 && c->fd >= 0 && read_peer(c->fd, st)) {
+    st->fd = c->fd;
+    struct sm_fd_key fk = {.tgid = tgid, .fd = c->fd};
+    bpf_map_update_elem(&fd_conns, &fk, &c->ssl, BPF_ANY);
+    /* This socket's plaintext is visible: its connection is never reported as blind. */
+    struct sm_sock_state* ss = bpf_map_lookup_elem(&socks, &fk);
+    if (ss) ss->flags |= SM_SOCK_SSL_SEEN;
+  }
+
+  __u32 zero = 0;
+  struct sm_data_event* ev = bpf_map_lookup_elem(&scratch, &zero);
+  if (!ev) return 0;
+  __u8 dir = c->direction & 1;
+  ev->hdr.type = SM_EV_DATA;
+  ev->hdr.tgid = tgid;
+  ev->hdr.tid = (__u32)id;
+  ev->hdr.pad = 0;
+  ev->hdr.ts_ns = bpf_ktime_get_ns();
+  ev->ssl = c->ssl;
+  ev->conn_id = st->id;
+  ev->stream_offset = st->offset[dir];
+  ev->fd = st->fd;
+  ev->tap = tap;
+  ev->direction = dir;
+  ev->family = st->family;
+  ev->dport = st->dport;
+  __builtin_memcpy(ev->daddr, st->daddr, sizeof(ev->daddr));
+  bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+
+  __u64 max = (__u64)SM_CHUNK_BYTES * SM_MAX_CHUNKS;
+  __u64 copy = bytes > max ? max : bytes;
+  if (bytes > max) count(SM_CNT_OVERSIZE_BYTES, bytes - max);
+  st->offset[dir] += bytes;
+
+  struct emit_ctx ectx = {.ev = ev, .src = c->buf, .total = copy, .first_of_conn = first_of_conn};
+  bpf_loop(SM_MAX_CHUNKS, emit_chunk, &ectx, 0);
+  return 0;
+}
+
 /* All four functions return int: only the low 32 bits of the return register are defined (node's
  * static OpenSSL leaves garbage in the upper half). */
 SEC("uretprobe")
@@ -274,6 +332,7 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
   struct active_call* call = bpf_map_lookup_elem(&active, &id);
   if (!call) return 0;
   struct active_call c = *call;
+  if (c.is_ex == SM_ACTIVE_GO_NOTE) return 0; /* the Go tap's thread note, not an OpenSSL call */
   bpf_map_delete_elem(&active, &id);
 
   __u64 bytes = 0;
@@ -286,54 +345,7 @@ int BPF_KRETPROBE(ssl_ret, int rc) {
   }
   if (bytes == 0) return 0;
   count(SM_CNT_SSL_CALLS, 1);
-
-  __u32 tgid = id >> 32;
-  struct sm_conn_key key = {.tgid = tgid, .ssl = c.ssl};
-  struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
-  bool first_of_conn = !st;
-  if (!st) {
-    struct conn_state fresh = {.id = (bpf_ktime_get_ns() << 6) | (bpf_get_smp_processor_id() & 63), .fd = -1};
-    bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
-    st = bpf_map_lookup_elem(&conns, &key);
-    if (!st) return 0;
-  }
-  if (st->fd < 0 && c.fd >= 0 && read_peer(c.fd, st)) {
-    st->fd = c.fd;
-    struct sm_fd_key fk = {.tgid = tgid, .fd = c.fd};
-    bpf_map_update_elem(&fd_conns, &fk, &c.ssl, BPF_ANY);
-    /* This socket's plaintext is visible: its connection is never reported as blind. */
-    struct sm_sock_state* ss = bpf_map_lookup_elem(&socks, &fk);
-    if (ss) ss->flags |= SM_SOCK_SSL_SEEN;
-  }
-
-  __u32 zero = 0;
-  struct sm_data_event* ev = bpf_map_lookup_elem(&scratch, &zero);
-  if (!ev) return 0;
-  __u8 dir = c.direction & 1;
-  ev->hdr.type = SM_EV_DATA;
-  ev->hdr.tgid = tgid;
-  ev->hdr.tid = (__u32)id;
-  ev->hdr.pad = 0;
-  ev->hdr.ts_ns = bpf_ktime_get_ns();
-  ev->ssl = c.ssl;
-  ev->conn_id = st->id;
-  ev->stream_offset = st->offset[dir];
-  ev->fd = st->fd;
-  ev->pad2 = 0;
-  ev->direction = dir;
-  ev->family = st->family;
-  ev->dport = st->dport;
-  __builtin_memcpy(ev->daddr, st->daddr, sizeof(ev->daddr));
-  bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-
-  __u64 max = (__u64)SM_CHUNK_BYTES * SM_MAX_CHUNKS;
-  __u64 copy = bytes > max ? max : bytes;
-  if (bytes > max) count(SM_CNT_OVERSIZE_BYTES, bytes - max);
-  st->offset[dir] += bytes;
-
-  struct emit_ctx ectx = {.ev = ev, .src = c.buf, .total = copy, .first_of_conn = first_of_conn};
-  bpf_loop(SM_MAX_CHUNKS, emit_chunk, &ectx, 0);
-  return 0;
+  return emit_call(id, &c, bytes, SM_TAP_OPENSSL);
 }
 
 static __always_inline void end_conn(__u32 tgid, __u64 ssl, __s32 fd, __u32 reason) {
@@ -383,6 +395,8 @@ int BPF_KPROBE(ssl_shutdown_entry, void* ssl) {
   end_conn(tgid, (__u64)ssl, -1, SM_END_SSL_SHUTDOWN);
   return 0;
 }
+
+#include "go_tls.bpf.h"
 
 /* The nested syscall: the first socket read/write made inside an SSL call names its fd. */
 static __always_inline int note_fd(long fd) {
@@ -534,7 +548,7 @@ static __always_inline int sock_exit(long ret) {
   ev->conn_id = st->id;
   ev->stream_offset = st->offset[dir];
   ev->fd = c.fd;
-  ev->pad2 = 0;
+  ev->tap = SM_TAP_OPENSSL;
   ev->direction = dir;
   ev->family = st->family;
   ev->dport = st->dport;

@@ -56,6 +56,13 @@ enum sm_sock_flags {
  * never collide with an SSL* (user-space addresses are below 2^63). */
 #define SM_PLAIN_KEY_BIT (1ull << 63)
 
+/* The taps: probe sets on one TLS library's API, each producing SM_EV_DATA / SM_EV_CONN_END records
+ * of the same form (`ssl` is that library's connection object). */
+enum sm_tap {
+  SM_TAP_OPENSSL = 0, /* SSL_read/SSL_write (+ _ex): the SSL* */
+  SM_TAP_GO = 1,      /* Go crypto/tls (*Conn).Read/Write: the *tls.Conn */
+};
+
 enum sm_direction {
   SM_DIR_EGRESS = 0,  /* SSL_write: bytes the process sends */
   SM_DIR_INGRESS = 1, /* SSL_read: bytes the process receives */
@@ -77,7 +84,9 @@ enum sm_counter {
   SM_CNT_READ_FAULT_BYTES = 5,   /* bytes bpf_probe_read_user could not copy (page not resident) */
   SM_CNT_SOCKS_TRACKED = 6,      /* TCP connects tracked (and UDP to port 53) */
   SM_CNT_PLAIN_IOV_LOST = 7,     /* plaintext bytes beyond the first iovec of readv/writev/msg calls */
-  SM_CNT_MAX = 8,
+  SM_CNT_GO_CALLS = 8,           /* Go crypto/tls Read/Write calls seen (returned with bytes) */
+  SM_CNT_GO_UNMATCHED_RETS = 9,  /* Go RET probes with no entry recorded for the goroutine */
+  SM_CNT_MAX = 10,
 };
 
 struct sm_conn_key {
@@ -108,7 +117,7 @@ struct sm_data_event {
   sm_u32 len;           /* bytes in data[] */
   sm_u32 lost;          /* bytes of this record that could not be read (then len is 0) */
   sm_s32 fd;            /* socket fd, -1 when not (yet) known */
-  sm_u32 pad2;
+  sm_u32 tap;           /* enum sm_tap: which TLS library's probes read it */
   sm_u8 direction;      /* enum sm_direction */
   sm_u8 family;         /* AF_INET / AF_INET6 / 0 when unknown */
   sm_u16 dport;         /* peer port, host byte order, 0 when unknown */

@@ -41,6 +41,7 @@ struct Chunk {
   std::string_view comm;
   std::string_view data;
   std::uint32_t lost = 0;  // bytes after `data` that the probe could not read (a gap right here)
+  std::uint32_t tap = 0;   // which tap read it (enum sm_tap): only carried to the Exchange
 };
 
 }  // namespace shadowmeter::capture

@@ -87,6 +87,7 @@ class Connection::RequestSink final : public http1::MessageSink {
     p->ex.fd = c_.fd_;
     p->ex.peer = c_.peer_;
     p->ex.comm = c_.comm_;
+    p->ex.tap = c_.tap_;
     p->ex.start_ns = c_.now_ns_;
     p->ex.method = head.method;
     p->ex.path = path_of(head.target);
@@ -203,7 +204,7 @@ class Connection::ResponseSink final : public http1::MessageSink {
 };
 
 Connection::Connection(ConnectionTable& table, const Chunk& first)
-    : table_(table), key_(first.key), fd_(first.fd), peer_(first.peer), comm_(first.comm), last_ns_(first.ts_ns) {
+    : table_(table), key_(first.key), fd_(first.fd), peer_(first.peer), comm_(first.comm), tap_(first.tap), last_ns_(first.ts_ns) {
   request_sink_ = std::make_unique<RequestSink>(*this);
   response_sink_ = std::make_unique<ResponseSink>(*this);
   // The provider copy of the response body is bounded by the sink; the parser itself only frames.

@@ -49,6 +49,7 @@ class Connection {
   std::int32_t fd_ = -1;
   Peer peer_;
   std::string comm_;
+  std::uint32_t tap_ = 0;
   std::uint64_t last_ns_ = 0;
   std::uint64_t now_ns_ = 0;  // timestamp of the chunk being fed
   std::uint64_t expected_[2] = {0, 0};

@@ -14,6 +14,7 @@ struct Exchange {
   std::int32_t fd = -1;
   Peer peer;
   std::string comm;
+  std::uint32_t tap = 0;       // enum sm_tap of the connection's first chunk
   std::uint64_t start_ns = 0;  // monotonic: first request byte seen
   std::uint64_t end_ns = 0;    // monotonic: last response byte seen
   std::string host;            // from Host, without port

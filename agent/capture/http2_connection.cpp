@@ -156,6 +156,7 @@ void Http2Connection::request_headers(std::uint32_t id, const std::vector<http2:
   s->ex.fd = conn_.fd_;
   s->ex.peer = conn_.peer_;
   s->ex.comm = conn_.comm_;
+  s->ex.tap = conn_.tap_;
   s->ex.start_ns = conn_.now_ns_;
   s->ex.method = std::string(method);
   s->ex.path = path_of(path);

@@ -81,6 +81,13 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
           gauge(*r, "shadowmeter_connections_tracked", "Connections with capture state right now")),
       attach_failures(
           counter(*r, "shadowmeter_attach_failures_total", "Files the probes failed to attach to")),
+      go_binaries(prometheus::BuildCounter()
+                      .Name("shadowmeter_go_binaries_total")
+                      .Help("Go executables inspected by the Go TLS tap, by outcome (attached or the refusal reason)")
+                      .Register(*r)),
+      go_tls_calls(counter(*r, "shadowmeter_go_tls_calls_total", "Go crypto/tls Read/Write calls read by the Go tap")),
+      go_unmatched_returns(counter(*r, "shadowmeter_go_unmatched_returns_total",
+                                   "Go crypto/tls returns seen without their entry (probes attached mid-call)")),
       buffer_bytes(gauge(*r, "shadowmeter_buffer_bytes", "Bytes held in per-connection buffers right now")),
       buffer_evictions(counter(*r, "shadowmeter_buffer_evictions_total",
                                "Connections dropped to stay under the total buffer budget")),
@@ -114,6 +121,11 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
     parse_error(reason);
   for (const char* cls : {"ai", "not_ai", "server", "http2", "not_http"}) classified(cls);
   for (const char* src : {"response", "stream", "header", "estimated", "none"}) usage_source(src);
+  go_binary("attached");
+}
+
+prometheus::Counter& AgentMetrics::go_binary(const std::string& outcome) {
+  return go_binaries.Add({{"outcome", outcome}});
 }
 
 std::string AgentMetrics::serialize() const {

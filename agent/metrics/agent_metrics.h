@@ -43,6 +43,14 @@ class AgentMetrics {
   prometheus::Gauge& attached_files;
   prometheus::Gauge& connections_tracked;
   prometheus::Counter& attach_failures;
+  // shadowmeter_go_binaries_total{outcome="attached|<refusal code>"}: Go executables the Go tap
+  // inspected (once per file), attached or refused with the reason (unsupported_arch,
+  // unsupported_version, no_pclntab, bad_pclntab, functions_not_found, returns_not_found, attach_failed)
+  prometheus::Family<prometheus::Counter>& go_binaries;
+  // shadowmeter_go_tls_calls_total: Go crypto/tls Read/Write calls read (returned with bytes);
+  // shadowmeter_go_unmatched_returns_total: Go RET probes with no recorded entry (e.g. attached mid-call)
+  prometheus::Counter& go_tls_calls;
+  prometheus::Counter& go_unmatched_returns;
   // shadowmeter_buffer_bytes: bytes held in per-connection buffers right now
   prometheus::Gauge& buffer_bytes;
   // shadowmeter_buffer_evictions_total: connections dropped to stay under the total buffer budget
@@ -79,6 +87,7 @@ class AgentMetrics {
   prometheus::Counter& parse_error(const std::string& reason);
   prometheus::Counter& usage_source(const std::string& source);
   prometheus::Counter& classified(const std::string& cls);
+  prometheus::Counter& go_binary(const std::string& outcome);
 
  private:
   // The reference members are declared (and so initialised) before registry_, so the public

@@ -76,6 +76,7 @@ bool ConnTracker::on_hello(const HelloFacts& h) {
   b.alpn = hello.alpn;
   b.provider = entry->provider;
   b.tls_library = library_ ? library_(h.key.tgid) : "unknown";
+  if (reason_) b.reason = reason_(h.key.tgid).value_or("");  // read now: the process may be gone at close
   b.start_ns = h.start_ns ? h.start_ns : h.ts_ns;
   b.end_ns = h.ts_ns;  // last activity until the close
   open_[h.key] = std::move(b);
@@ -94,7 +95,7 @@ void ConnTracker::on_close(const CloseFacts& c) {
   b.end_ns = std::max(c.end_ns, b.start_ns);
   b.bytes_sent = c.bytes_sent;
   b.bytes_received = c.bytes_received;
-  b.reason = b.tls_library == "openssl" ? kReasonNoPlaintext : kReasonNotHooked;
+  if (b.reason.empty()) b.reason = b.tls_library == "openssl" ? kReasonNoPlaintext : kReasonNotHooked;
   if (closed_.size() >= limits_.max_sockets) {
     closed_.erase(closed_.begin());
     ++stats_.evicted;

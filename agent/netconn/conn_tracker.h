@@ -92,9 +92,13 @@ class ConnTracker {
  public:
   using NameLookup = std::function<std::optional<std::string>(const capture::Peer&)>;
   using LibraryGuess = std::function<std::string(std::uint32_t tgid)>;
+  // What the probes know about a process's TLS (e.g. its Go executable was refused, and why); when
+  // it answers, that is the blind reason instead of the one derived from the library guess.
+  using ReasonLookup = std::function<std::optional<std::string>(std::uint32_t tgid)>;
 
   ConnTracker(const providers::Catalog& catalog, NameLookup dns, LibraryGuess library, TrackerLimits limits = {});
 
+  void set_reason_lookup(ReasonLookup r) { reason_ = std::move(r); }
   // True when the connection goes to an AI host and is now followed until it ends.
   bool on_hello(const HelloFacts& h);
   // The connection ended. A connection whose plaintext was seen is dropped; one that went to an AI
@@ -116,6 +120,7 @@ class ConnTracker {
   const providers::Catalog& catalog_;
   NameLookup dns_;
   LibraryGuess library_;
+  ReasonLookup reason_;
   TrackerLimits limits_;
   bool seen(const BlindConnection& b) const;
   std::unordered_map<SocketKey, BlindConnection, SocketKeyHash> open_;

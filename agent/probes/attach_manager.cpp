@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@ namespace shadowmeter::probes {
 namespace {
 
 constexpr std::size_t kMaxNegativeCache = 16384;
+constexpr std::uint64_t kMaxGoImageBytes = 1ull << 30;  // larger executables are not read
 // Rescans after exec: the loader maps libraries within milliseconds, dlopen may come later.
 constexpr std::array<std::chrono::milliseconds, 4> kExecRescans = {
     std::chrono::milliseconds(5), std::chrono::milliseconds(30), std::chrono::milliseconds(200),
@@ -131,8 +133,8 @@ void AttachManager::consider(pid_t pid, const Mapping& m, bool is_main_exe) {
   auto syms = find_function_offsets(fd.get(), ssl_symbol_names());
   const bool usable = syms && syms->offsets.count("SSL_write") && syms->offsets.count("SSL_read");
   if (!usable) {
-    if (without_ssl_.size() >= kMaxNegativeCache) without_ssl_.clear();
-    without_ssl_.insert(m.id);
+    if (is_main_exe && consider_go(pid, m, path, fd.get())) return;
+    remember_unusable(m.id);
     if (!is_main_exe) log::warn("no OpenSSL API symbols in " + m.path + " (pid " + std::to_string(pid) + ")");
     return;
   }
@@ -146,10 +148,64 @@ void AttachManager::consider(pid_t pid, const Mapping& m, bool is_main_exe) {
     attached_.emplace(m.id, std::move(f));
   } catch (const std::exception& e) {
     ++stats_.attach_failures;
-    if (without_ssl_.size() >= kMaxNegativeCache) without_ssl_.clear();
-    without_ssl_.insert(m.id);  // do not retry a file the kernel refused on every scan
+    remember_unusable(m.id);  // do not retry a file the kernel refused on every scan
     log::warn(std::string("attach failed: ") + e.what());
   }
+}
+
+void AttachManager::remember_unusable(const FileId& id) {
+  if (without_ssl_.size() >= kMaxNegativeCache) without_ssl_.clear();
+  without_ssl_.insert(id);
+}
+
+bool AttachManager::consider_go(pid_t pid, const Mapping& m, const std::string& path, int fd) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0 || static_cast<std::uint64_t>(st.st_size) > kMaxGoImageBytes)
+    return false;
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return false;
+  const auto go = gotls::inspect_go_binary(gotls::Bytes(static_cast<const std::uint8_t*>(p), size),
+                                           gotls::host_elf_machine());
+  ::munmap(p, size);
+  if (!go.is_go) return false;
+  const std::string who = m.path + " (pid " + std::to_string(pid) + ", inode " + std::to_string(m.id.ino) + ")";
+  std::string refusal = go.refusal;
+  std::string detail = go.detail;
+  if (refusal.empty()) {
+    try {
+      AttachedFile f;
+      f.probes = attacher_.attach_go(path, go);
+      f.tap = Tap::go;
+      f.path = m.path;
+      f.host_visible = host_has(m);
+      log::info("attached " + std::to_string(f.probes ? f.probes->size() : 0) + " Go TLS probes (" + go.go_version +
+                ", " + std::to_string(go.write.rets.size() + go.read.rets.size()) + " RET sites) to " + who);
+      attached_.emplace(m.id, std::move(f));
+      ++stats_.go_attached;
+      return true;
+    } catch (const std::exception& e) {
+      ++stats_.attach_failures;
+      refusal = gotls::kRefuseAttach;
+      detail = e.what();
+    }
+  }
+  ++stats_.go_refusals[refusal];
+  if (go_refused_.size() >= kMaxNegativeCache) go_refused_.clear();
+  go_refused_[m.id] = refusal;
+  remember_unusable(m.id);
+  log::warn("Go TLS not readable in " + who + ": " + detail + "; its connections stay connection_only");
+  return true;
+}
+
+std::optional<std::string> AttachManager::visibility_reason(pid_t pid) const {
+  struct stat st{};
+  const std::string exe = opts_.proc_root + "/" + std::to_string(pid) + "/exe";
+  if (::stat(exe.c_str(), &st) != 0) return std::nullopt;
+  const FileId id{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+  if (auto it = go_refused_.find(id); it != go_refused_.end()) return "go_" + it->second;
+  if (auto it = attached_.find(id); it != attached_.end() && it->second.tap == Tap::go) return "no_plaintext_seen";
+  return std::nullopt;
 }
 
 void AttachManager::on_exec(pid_t pid) {

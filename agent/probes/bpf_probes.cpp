@@ -100,7 +100,8 @@ BpfProbes::BpfProbes(const ProbeOptions& opts, RecordHandler handler) : impl_(st
   if (impl_->multi) {
     for (const auto& p : kSslProbes)
       bpf_program__set_expected_attach_type(p.entry(s), static_cast<bpf_attach_type>(kTraceUprobeMulti));
-    bpf_program__set_expected_attach_type(s->progs.ssl_ret, static_cast<bpf_attach_type>(kTraceUprobeMulti));
+    for (auto* prog : {s->progs.ssl_ret, s->progs.go_tls_write_entry, s->progs.go_tls_read_entry, s->progs.go_tls_ret})
+      bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kTraceUprobeMulti));
     log::info("TLS uprobes: attaching with BPF uprobe-multi links");
   } else {
     log::info("TLS uprobes: attaching through perf events (uprobe-multi links: " + multi_error + ")");
@@ -202,6 +203,41 @@ std::unique_ptr<UprobeSet> BpfProbes::Impl::attach_multi(const std::string& path
   return std::make_unique<UprobeSet>(std::move(links), probes);
 }
 
+std::unique_ptr<UprobeSet> BpfProbes::attach_go(const std::string& path, const gotls::GoInspection& go) {
+  auto* s = impl_->skel.get();
+  struct Site {
+    bpf_program* prog;
+    std::vector<std::uint64_t> offsets;
+    const char* what;
+  };
+  std::vector<std::uint64_t> rets = go.write.rets;
+  rets.insert(rets.end(), go.read.rets.begin(), go.read.rets.end());
+  const Site sites[] = {{s->progs.go_tls_write_entry, {go.write.entry}, gotls::kGoWrite},
+                        {s->progs.go_tls_read_entry, {go.read.entry}, gotls::kGoRead},
+                        {s->progs.go_tls_ret, rets, "RET sites"}};
+  std::size_t probes = 0;
+  if (impl_->multi) {
+    std::vector<LinkFd> links;
+    for (const auto& site : sites) {
+      LinkFd l = attach_uprobe_multi(bpf_program__fd(site.prog), path, site.offsets, false);
+      if (!l.valid()) throw std::runtime_error(std::string(site.what) + " of " + path + ": " + errno_text(errno));
+      links.push_back(std::move(l));
+      probes += site.offsets.size();
+    }
+    return std::make_unique<UprobeSet>(std::move(links), probes);
+  }
+  std::vector<Link> links;
+  for (const auto& site : sites) {
+    for (auto off : site.offsets) {
+      LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false);
+      bpf_link* l = bpf_program__attach_uprobe_opts(site.prog, -1, path.c_str(), static_cast<std::size_t>(off), &opts);
+      if (!l) throw std::runtime_error(std::string(site.what) + " of " + path + ": " + errno_text(errno));
+      links.emplace_back(l);
+    }
+  }
+  return std::make_unique<UprobeSet>(std::move(links));
+}
+
 void BpfProbes::mark_ignored(std::uint32_t tgid, std::uint64_t ssl, std::uint64_t conn_id) {
   sm_conn_key key{tgid, 0, ssl};
   bpf_map__update_elem(impl_->skel->maps.ignored, &key, sizeof(key), &conn_id, sizeof(conn_id), BPF_ANY);
@@ -228,6 +264,8 @@ BpfCounters BpfProbes::read_counters() const {
   out.read_fault_bytes = sum(SM_CNT_READ_FAULT_BYTES);
   out.socks_tracked = sum(SM_CNT_SOCKS_TRACKED);
   out.plain_iov_lost = sum(SM_CNT_PLAIN_IOV_LOST);
+  out.go_calls = sum(SM_CNT_GO_CALLS);
+  out.go_unmatched_rets = sum(SM_CNT_GO_UNMATCHED_RETS);
   return out;
 }
 

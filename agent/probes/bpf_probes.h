@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "probes/elf_symbols.h"
+#include "probes/gotls/go_binary.h"
 #include "probes/uprobe_multi.h"
 
 struct bpf_link;
@@ -40,6 +41,8 @@ struct BpfCounters {
   std::uint64_t read_fault_bytes = 0;
   std::uint64_t socks_tracked = 0;     // TCP connects (and UDP to port 53) tracked
   std::uint64_t plain_iov_lost = 0;    // plaintext bytes beyond the first iovec, not copied
+  std::uint64_t go_calls = 0;          // Go crypto/tls Read/Write calls that returned bytes
+  std::uint64_t go_unmatched_rets = 0; // Go RET probes without a recorded entry
 };
 
 // A destination whose plaintext HTTP the kernel copies: an address prefix (IPv4 as ::ffff:a.b.c.d,
@@ -102,6 +105,10 @@ class BpfProbes {
   // Attaches entry/return probes to the SSL functions found in `path` (a path the agent can open,
   // e.g. /proc/PID/root/usr/lib/...). Throws std::runtime_error if no probe could be attached.
   std::unique_ptr<UprobeSet> attach_ssl(const std::string& path, const SymbolOffsets& syms);
+  // The Go tap: entry probes on crypto/tls.(*Conn).Write/Read and plain uprobes on each of their
+  // RET instructions, at the file offsets `go` names. Throws std::runtime_error on failure (all or
+  // nothing: a Go binary with half its probes would lose calls silently).
+  std::unique_ptr<UprobeSet> attach_go(const std::string& path, const gotls::GoInspection& go);
   // How attach_ssl attaches, chosen at load: uprobe-multi links (true) or perf events.
   bool uses_uprobe_multi() const;
 

@@ -16,10 +16,10 @@ namespace shadowmeter::probes::gotls {
 inline constexpr const char* kGoWrite = "crypto/tls.(*Conn).Write";
 inline constexpr const char* kGoRead = "crypto/tls.(*Conn).Read";
 
-// Refusal codes (metric label `reason`, and the connection_only visibility reason with a "go_"
-// prefix). Bounded set.
+// Refusal codes: the metric label `reason`, and with a "go_" prefix the visibility reason of the
+// process's connection_only events. A bounded set.
 inline constexpr const char* kRefuseArch = "unsupported_arch";          // not the agent's architecture
-inline constexpr const char* kRefuseVersion = "unsupported_go_version";  // Go 1.17 or older
+inline constexpr const char* kRefuseVersion = "unsupported_version";     // Go 1.17 or older
 inline constexpr const char* kRefuseNoPclntab = "no_pclntab";            // no function table found
 inline constexpr const char* kRefuseBadPclntab = "bad_pclntab";          // a table that does not parse
 inline constexpr const char* kRefuseNotFound = "functions_not_found";    // no crypto/tls (*Conn).Read/Write

@@ -21,6 +21,11 @@ struct FakeAttacher final : Attacher {
     symbol_counts.push_back(syms.offsets.size());
     return std::make_unique<UprobeSet>(std::vector<Link>{});
   }
+  std::vector<std::string> go_paths;
+  std::unique_ptr<UprobeSet> attach_go(const std::string& path, const gotls::GoInspection&) override {
+    go_paths.push_back(path);
+    return std::make_unique<UprobeSet>(std::vector<Link>{});
+  }
 };
 
 // A child that shares our mappings (libssl included) and waits to be killed.

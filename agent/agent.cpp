@@ -524,7 +524,11 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       r.raw_argv = std::string_view(ev.args, std::min<std::size_t>(ev.args_len, sizeof(ev.args)));
       r.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
       processes.on_exec(r);
+      const auto go_before = attach->stats().go_attached;
       attach->on_exec(pid);
+      if (attach->stats().go_attached != go_before)  // a new Go executable: how long its first calls were unprobed
+        log::info("Go TLS probes in place " + std::to_string((clock_ns(CLOCK_MONOTONIC) - ev.hdr.ts_ns) / 1000) +
+                  " us after the exec of pid " + std::to_string(pid));
       if (auto next = attach->tick()) schedule_scan(*next);
       return;
     }

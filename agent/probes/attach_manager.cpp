@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +16,7 @@ namespace shadowmeter::probes {
 namespace {
 
 constexpr std::size_t kMaxNegativeCache = 16384;
-constexpr std::uint64_t kMaxGoImageBytes = 1ull << 30;  // larger executables are not read
+constexpr std::uint64_t kMaxGoImageBytes = 512ull << 20;  // larger executables are not read
 // Rescans after exec: the loader maps libraries within milliseconds, dlopen may come later.
 constexpr std::array<std::chrono::milliseconds, 4> kExecRescans = {
     std::chrono::milliseconds(5), std::chrono::milliseconds(30), std::chrono::milliseconds(200),
@@ -162,12 +161,17 @@ bool AttachManager::consider_go(pid_t pid, const Mapping& m, const std::string& 
   struct stat st{};
   if (::fstat(fd, &st) != 0 || st.st_size <= 0 || static_cast<std::uint64_t>(st.st_size) > kMaxGoImageBytes)
     return false;
-  const auto size = static_cast<std::size_t>(st.st_size);
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) return false;
-  const auto go = gotls::inspect_go_binary(gotls::Bytes(static_cast<const std::uint8_t*>(p), size),
-                                           gotls::host_elf_machine());
-  ::munmap(p, size);
+  // Read, not mmap: a mapping of a file that already has uprobes (ours from another run, another
+  // tool's) gets their breakpoints written into it, and the RET instructions would read as INT3.
+  std::vector<std::uint8_t> image(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < image.size()) {
+    const ssize_t n = ::pread(fd, image.data() + got, image.size() - got, static_cast<off_t>(got));
+    if (n <= 0) return false;
+    got += static_cast<std::size_t>(n);
+  }
+  const auto go = gotls::inspect_go_binary(gotls::Bytes(image.data(), image.size()), gotls::host_elf_machine());
+  image = {};
   if (!go.is_go) return false;
   const std::string who = m.path + " (pid " + std::to_string(pid) + ", inode " + std::to_string(m.id.ino) + ")";
   std::string refusal = go.refusal;

@@ -3,7 +3,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -91,3 +95,76 @@ TEST_CASE("attaches once per file, counts users, keeps host files, detaches othe
     CHECK(mgr.stats().attach_failures == 0);
   }
 }
+
+#ifdef SM_GO_CLIENT_STRIPPED
+namespace {
+// A Go program (the e2e client) waiting for a file that never comes; killed at the end.
+struct GoChild {
+  pid_t pid;
+  explicit GoChild(const std::string& exe) : pid(fork()) {
+    if (pid == 0) {
+      execl(exe.c_str(), exe.c_str(), "-port", "1", "-ca", "/dev/null", "-usage", "x", "-wait-file",
+            "/nonexistent/never", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Exec done once the image is the Go binary's (maps name it).
+    for (int i = 0; i < 2000; ++i) {
+      bool go = false;
+      for (const auto& m : read_executable_mappings("/proc", pid)) go = go || m.path == exe;
+      if (go) break;
+      usleep(1000);
+    }
+  }
+  ~GoChild() {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+};
+
+std::string copy_with_byte_changed(const std::string& src, const std::string& needle, char to) {
+  std::ifstream in(src, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), {});
+  auto at = data.find(needle);
+  REQUIRE(at != std::string::npos);
+  data[at + needle.size() - 5] = to;
+  char tmpl[] = "/tmp/sm_go_damaged_XXXXXX";
+  int fd = mkstemp(tmpl);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  fchmod(fd, 0755);
+  close(fd);
+  return tmpl;
+}
+}  // namespace
+
+TEST_CASE("Go executables: attached once through the Go tap, or refused with a counted reason") {
+  FakeAttacher fake;
+  AttachOptions opts;
+  SECTION("a stripped Go binary is attached, once per file") {
+    AttachManager mgr(fake, opts);
+    GoChild a(SM_GO_CLIENT_STRIPPED), b(SM_GO_CLIENT_STRIPPED);
+    mgr.scan_pid(a.pid);
+    mgr.scan_pid(b.pid);
+    REQUIRE(fake.go_paths.size() == 1);
+    CHECK(fake.go_paths[0].ends_with("/go_client_stripped"));
+    CHECK(fake.paths.empty());  // not an OpenSSL file
+    CHECK(mgr.stats().go_attached == 1);
+    CHECK(mgr.visibility_reason(a.pid) == std::optional<std::string>("no_plaintext_seen"));
+    CHECK_FALSE(mgr.visibility_reason(getpid()));  // not Go
+  }
+  SECTION("a damaged copy is refused, counted once, and named as the reason") {
+    const std::string damaged = copy_with_byte_changed(SM_GO_CLIENT_STRIPPED, std::string("crypto/tls.(*Conn).Read") + '\0', 'X');
+    {
+      AttachManager mgr(fake, opts);
+      GoChild a(damaged);
+      mgr.scan_pid(a.pid);
+      mgr.scan_pid(a.pid);
+      CHECK(fake.go_paths.empty());
+      CHECK(mgr.stats().go_refusals.at(gotls::kRefuseNotFound) == 1);
+      CHECK(mgr.visibility_reason(a.pid) == std::optional<std::string>("go_functions_not_found"));
+      CHECK(mgr.attached_files() == 0);
+    }
+    unlink(damaged.c_str());
+  }
+}
+#endif

@@ -43,6 +43,7 @@ func main() {
 	stream := flag.Bool("stream", false, "streamed response (SSE)")
 	parallel := flag.Bool("parallel", false, "all calls at once, one goroutine each")
 	waitFile := flag.String("wait-file", "", "print READY, then wait for this file before calling")
+	delay := flag.Duration("delay", 0, "wait this long before the first call")
 	var us usages
 	flag.Var(&us, "usage", "x-fake-usage of one call (repeatable)")
 	flag.Parse()
@@ -83,6 +84,8 @@ func main() {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+
+	time.Sleep(*delay)
 
 	var mu sync.Mutex
 	conns := map[string]bool{}

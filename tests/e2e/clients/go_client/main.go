@@ -44,6 +44,8 @@ func main() {
 	parallel := flag.Bool("parallel", false, "all calls at once, one goroutine each")
 	waitFile := flag.String("wait-file", "", "print READY, then wait for this file before calling")
 	delay := flag.Duration("delay", 0, "wait this long before the first call")
+	repeat := flag.Int("repeat", 1, "make the calls this many times (sequential, one connection)")
+	quiet := flag.Bool("quiet", false, "print only ELAPSED <seconds> of the calls (benchmarks)")
 	var us usages
 	flag.Var(&us, "usage", "x-fake-usage of one call (repeatable)")
 	flag.Parse()
@@ -127,6 +129,20 @@ func main() {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return result{Status: resp.StatusCode, Proto: resp.Proto, Usage: u, Body: string(b)}
+	}
+
+	if *quiet {
+		start := time.Now()
+		for i := 0; i < *repeat; i++ {
+			for _, u := range us {
+				if r := call(u); r.Status != 200 {
+					fmt.Fprintln(os.Stderr, "call failed:", r.Status, r.Body)
+					os.Exit(1)
+				}
+			}
+		}
+		fmt.Printf("ELAPSED %.6f\n", time.Since(start).Seconds())
+		return
 	}
 
 	results := make([]result, len(us))

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
 import harness  # noqa: E402
 from test_go import build_go  # noqa: E402
-from tls_overhead import Bench, report  # noqa: E402
+from tls_overhead import Bench, print_metrics, report  # noqa: E402
 
 IN_PLACE = re.compile(r"Go TLS probes in place (\d+) us after the exec of pid (\d+)")
 
@@ -93,9 +93,7 @@ def main():
         print("\nexec -> Go probes in place (%d fresh executables): median %.1f ms, min %.1f ms, max %.1f ms"
               % (len(latencies), statistics.median(latencies) / 1000, min(latencies) / 1000,
                  max(latencies) / 1000))
-        for line in metrics.splitlines():
-            if line.startswith(("shadowmeter_go_", "shadowmeter_ringbuf_drops", "shadowmeter_capture_gaps")):
-                print("  " + line)
+        print_metrics(metrics, ("shadowmeter_go_", "shadowmeter_ringbuf_drops", "shadowmeter_capture_gaps"))
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

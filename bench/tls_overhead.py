@@ -100,6 +100,14 @@ def cpu_seconds(agent):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def print_metrics(text, prefixes):
+    """The agent's /metrics lines that start with one of `prefixes`."""
+    print("agent metrics after the with leg:")
+    for line in text.splitlines():
+        if line.startswith(prefixes):
+            print("  " + line)
+
+
 def report(legs):
     names = list(legs[0][1])
     print("\n%-22s" % "requests/s" + "".join("%14s" % label for label, _ in legs)
@@ -152,10 +160,7 @@ def main():
             legs.append(("without again", bench.leg("without agent again")))
         report(legs)
         if not args.no_agent:
-            print("agent metrics after the with leg:")
-            for line in metrics.splitlines():
-                if line.startswith(("shadowmeter_events_total", "shadowmeter_ringbuf_drops")):
-                    print("  " + line)
+            print_metrics(metrics, ("shadowmeter_events_total", "shadowmeter_ringbuf_drops"))
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

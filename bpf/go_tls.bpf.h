@@ -35,6 +35,8 @@
 #error "Go tap: no register ABI table for this architecture"
 #endif
 
+#define GO_CALL_IGNORED 1 /* active_call.is_ex in go_calls: a call on a connection marked not-AI */
+
 struct go_call_key {
   __u32 tgid;
   __u32 pad;
@@ -54,14 +56,17 @@ static __always_inline int go_entry(struct pt_regs* regs, __u8 direction) {
   __u32 tgid = id >> 32;
   if (tgid == agent_tgid) return 0;
   __u64 conn = GO_ARG_RECV(regs);
-  if (conn_ignored(tgid, conn)) return 0;
   __u64 g = GO_G(regs);
   struct go_call_key k = {.tgid = tgid, .g = g};
-  /* The stack-growth path re-enters the function from its first instruction with the same
+  /* Every call is recorded, a not-AI one too (marked, nothing copied at its return): the RET
+   * probe cannot check which call it ends, so it must never find an older call's record there.
+   * The stack-growth path re-enters the function from its first instruction with the same
    * arguments: the second record overwrites the first with the same values. */
+  __u8 ignored = conn_ignored(tgid, conn) ? GO_CALL_IGNORED : 0;
   struct active_call call = {.ssl = conn, .buf = GO_ARG_BUF(regs), .len_ptr = GO_ARG_LEN(regs), .fd = -1,
-                             .direction = direction};
+                             .direction = direction, .is_ex = ignored};
   bpf_map_update_elem(&go_calls, &k, &call, BPF_ANY);
+  if (ignored) return 0;
   struct active_call note = {.ssl = conn, .len_ptr = g, .fd = -1, .is_ex = SM_ACTIVE_GO_NOTE};
   bpf_map_update_elem(&active, &id, &note, BPF_ANY);
   return 0;
@@ -83,11 +88,12 @@ int go_tls_ret(struct pt_regs* ctx) {
   struct go_call_key k = {.tgid = tgid, .g = g};
   struct active_call* call = bpf_map_lookup_elem(&go_calls, &k);
   if (!call) {
-    count(SM_CNT_GO_UNMATCHED_RETS, 1); /* entry skipped (ignored conn) or attached mid-call */
+    count(SM_CNT_GO_UNMATCHED_RETS, 1); /* attached while the call was in flight */
     return 0;
   }
   struct active_call c = *call;
   bpf_map_delete_elem(&go_calls, &k);
+  if (c.is_ex == GO_CALL_IGNORED) return 0;
   struct active_call* note = bpf_map_lookup_elem(&active, &id);
   if (note && note->is_ex == SM_ACTIVE_GO_NOTE && note->len_ptr == g) {
     c.fd = note->fd;

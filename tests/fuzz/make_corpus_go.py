@@ -43,10 +43,10 @@ def buildinfo(version):
     return b"\xff Go buildinf:" + bytes([8, 2]) + b"\0" * 16 + bytes([len(v)]) + v + b"\0"
 
 
-def elf(magic=0xFFFFFFF0, version="go1.21.5", sections=True):
+def elf(magic=0xFFFFFFF0, version="go1.21.5", sections=True, write=b"\x90\xc3\x90\xc3"):
     text_off = 0x100
     # main.main: nop; ret | Write: nop; ret; nop; ret | Read: mov eax, 0xc3c3c3c3; ret (int3 padding)
-    text = pad(b"\x90\xc3", 16, b"\xcc") + pad(b"\x90\xc3\x90\xc3", 16, b"\xcc") + \
+    text = pad(b"\x90\xc3", 16, b"\xcc") + pad(write, 16, b"\xcc") + \
         pad(b"\xb8\xc3\xc3\xc3\xc3\xc3", 16, b"\xcc")
     tab_off = 0x200
     tab = pclntab(BASE + text_off, magic)
@@ -84,6 +84,8 @@ def main():
         "go118_sections": elf(),
         "go120_no_sections": elf(magic=0xFFFFFFF1, sections=False),
         "go116_pclntab": elf(magic=0xFFFFFFFA, version="go1.17.3"),
+        # Found by the fuzzer: a function whose first instruction is its RET (entry == RET site).
+        "ret_at_entry": elf(write=b"\xc3\x90"),
     }
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:

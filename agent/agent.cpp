@@ -261,7 +261,7 @@ struct Agent::Impl {
   probes::BpfCounters last_counters{};
   capture::CaptureStats last_capture{};
   std::uint64_t last_attach_failures = 0;
-  std::uint64_t last_go_calls = 0, last_go_unmatched = 0, last_go_attached = 0;
+  std::uint64_t last_go_attached = 0;
   std::map<std::string, std::uint64_t> last_go_refusals;
   std::uint64_t malformed_records = 0;
   log::RateLimit record_log;
@@ -871,6 +871,9 @@ void Agent::Impl::update_metrics() {
   add(metrics.ringbuf_drops, c.ringbuf_drops, last_counters.ringbuf_drops);
   add(metrics.uncopied_oversize, c.oversize_bytes, last_counters.oversize_bytes);
   add(metrics.uncopied_read_fault, c.read_fault_bytes, last_counters.read_fault_bytes);
+  add(metrics.tls_calls_skipped, c.ignored_calls, last_counters.ignored_calls);
+  add(metrics.go_tls_calls, c.go_calls, last_counters.go_calls);
+  add(metrics.go_unmatched_returns, c.go_unmatched_rets, last_counters.go_unmatched_rets);
   last_counters = c;
   add(*plain_uncopied, c.plain_iov_lost, last_plain_iov_lost);
   last_plain_iov_lost = c.plain_iov_lost;
@@ -901,10 +904,6 @@ void Agent::Impl::update_metrics() {
   last_dns = ds;
   add(metrics.attach_failures, attach->stats().attach_failures, last_attach_failures);
   last_attach_failures = attach->stats().attach_failures;
-  add(metrics.go_tls_calls, c.go_calls, last_go_calls);
-  add(metrics.go_unmatched_returns, c.go_unmatched_rets, last_go_unmatched);
-  last_go_calls = c.go_calls;
-  last_go_unmatched = c.go_unmatched_rets;
   const auto& as = attach->stats();
   add(metrics.go_binary("attached"), as.go_attached, last_go_attached);
   last_go_attached = as.go_attached;

@@ -86,6 +86,8 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
                       .Help("Go executables inspected by the Go TLS tap, by outcome (attached or the refusal reason)")
                       .Register(*r)),
       go_tls_calls(counter(*r, "shadowmeter_go_tls_calls_total", "Go crypto/tls Read/Write calls read by the Go tap")),
+      tls_calls_skipped(counter(*r, "shadowmeter_tls_calls_skipped_total",
+                                "TLS calls on connections classified not-AI, skipped in the kernel without a copy")),
       go_unmatched_returns(counter(*r, "shadowmeter_go_unmatched_returns_total",
                                    "Go crypto/tls returns seen without their entry (probes attached mid-call)")),
       buffer_bytes(gauge(*r, "shadowmeter_buffer_bytes", "Bytes held in per-connection buffers right now")),

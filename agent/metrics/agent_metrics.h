@@ -50,6 +50,9 @@ class AgentMetrics {
   // shadowmeter_go_tls_calls_total: Go crypto/tls Read/Write calls read (returned with bytes);
   // shadowmeter_go_unmatched_returns_total: Go RET probes with no recorded entry (e.g. attached mid-call)
   prometheus::Counter& go_tls_calls;
+  // shadowmeter_tls_calls_skipped_total: TLS calls (every tap) on connections classified not-AI,
+  // skipped in the kernel without a copy
+  prometheus::Counter& tls_calls_skipped;
   prometheus::Counter& go_unmatched_returns;
   // shadowmeter_buffer_bytes: bytes held in per-connection buffers right now
   prometheus::Gauge& buffer_bytes;

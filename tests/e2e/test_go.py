@@ -207,6 +207,26 @@ class TestGoClients(GoCase):
             self.assert_go_event(ev, pid=proc.pid, exe=self.go_stripped, usage=(ev["gen_ai.usage.input_tokens"],
                                  ev["gen_ai.usage.output_tokens"]), proto="2", stream=False, response_id=rid)
 
+    def test_not_ai_connection_costs_no_copy(self):
+        """Calls to a host outside the AI catalog: the connection is marked not-AI after its first
+        request, later calls are skipped in the kernel (their returns still matched, none unmatched),
+        and no event comes out; the next AI call is exact."""
+        unmatched = metric(self.agent, "shadowmeter_go_unmatched_returns_total")
+        not_ai = metric(self.agent, 'shadowmeter_connections_classified_total{class="not_ai"}') or 0
+        skipped = metric(self.agent, "shadowmeter_tls_calls_skipped_total")
+        for flags in (["-http1"], []):
+            proc = self.run_go(self.go_stripped, "-host", "static.example.test", *flags, usages=[(1, 1)] * 4)
+            calls, conns = self.finish(proc)
+            self.assertEqual([c["status"] for c in calls], [200] * 4)
+            self.assertEqual(conns, 1)
+            self.call_and_check(self.go_stripped, *flags, usages=[(2001, 3)], proto="1.1" if flags else "2")
+            # Records are handled in order: the AI call's event came after anything the first run made.
+            self.assertEqual([e for e in self.agent.events if e.get("process.pid") == proc.pid], [])
+        self.assertEqual(metric(self.agent, 'shadowmeter_connections_classified_total{class="not_ai"}'), not_ai + 2)
+        self.assertEqual(metric(self.agent, "shadowmeter_go_unmatched_returns_total"), unmatched)
+        # At least the last three calls of each run (a Write and a Read each) were skipped.
+        self.assertGreaterEqual(metric(self.agent, "shadowmeter_tls_calls_skipped_total") - skipped, 12)
+
     def test_own_mount_namespace(self):
         """The binary exists only in the client's private mount namespace (a tmpfs mounted there): a new
         file, attached at its exec."""

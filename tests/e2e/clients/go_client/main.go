@@ -39,6 +39,7 @@ func main() {
 	port := flag.Int("port", 0, "fake provider port on 127.0.0.1")
 	caFile := flag.String("ca", "", "CA certificate (PEM)")
 	provider := flag.String("provider", "openai", "openai or anthropic")
+	hostFlag := flag.String("host", "", "call this host instead of the provider's (e.g. one not in the AI catalog)")
 	http1 := flag.Bool("http1", false, "force HTTP/1.1 (no h2 in ALPN)")
 	stream := flag.Bool("stream", false, "streamed response (SSE)")
 	parallel := flag.Bool("parallel", false, "all calls at once, one goroutine each")
@@ -105,6 +106,9 @@ func main() {
 			if *provider == "openai" {
 				body["stream_options"] = map[string]bool{"include_usage": true}
 			}
+		}
+		if *hostFlag != "" {
+			host = *hostFlag
 		}
 		raw, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", fmt.Sprintf("https://%s:%d%s", host, *port, path), bytes.NewReader(raw))

@@ -1,5 +1,7 @@
 #include "probes/gotls/elf_view.h"
 
+#include <elf.h>
+
 #include <cstring>
 
 namespace shadowmeter::probes::gotls {
@@ -7,9 +9,6 @@ namespace {
 
 constexpr std::uint16_t kMaxSections = 4096;
 constexpr std::uint16_t kMaxSegments = 256;
-constexpr std::uint32_t kShtNobits = 8;
-constexpr std::uint32_t kPtLoad = 1;
-constexpr std::uint32_t kPfX = 1;
 
 template <typename T>
 std::optional<T> load(Bytes b, std::uint64_t off) {
@@ -31,51 +30,37 @@ std::optional<Bytes> slice(Bytes b, std::uint64_t off, std::uint64_t len) {
 }
 
 std::optional<ElfView> ElfView::parse(Bytes image) {
-  static constexpr std::uint8_t kIdent[] = {0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* little-endian */};
-  if (image.size() < 64 || std::memcmp(image.data(), kIdent, sizeof(kIdent)) != 0) return std::nullopt;
+  static constexpr std::uint8_t kIdent[] = {0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB};
+  auto eh = load<Elf64_Ehdr>(image, 0);
+  if (!eh || std::memcmp(eh->e_ident, kIdent, sizeof(kIdent)) != 0) return std::nullopt;
   ElfView v;
   v.image_ = image;
-  v.machine_ = *load_u16(image, 18);
-  const std::uint64_t phoff = *load_u64(image, 32);
-  const std::uint64_t shoff = *load_u64(image, 40);
-  const std::uint16_t phentsize = *load_u16(image, 54);
-  const std::uint16_t phnum = *load_u16(image, 56);
-  const std::uint16_t shentsize = *load_u16(image, 58);
-  const std::uint16_t shnum = *load_u16(image, 60);
-  const std::uint16_t shstrndx = *load_u16(image, 62);
+  v.machine_ = eh->e_machine;
+  const std::uint64_t phoff = eh->e_phoff, shoff = eh->e_shoff;
+  const std::uint16_t phentsize = eh->e_phentsize, phnum = eh->e_phnum;
+  const std::uint16_t shentsize = eh->e_shentsize, shnum = eh->e_shnum, shstrndx = eh->e_shstrndx;
 
-  if (phentsize >= 56 && phnum <= kMaxSegments) {
+  if (phentsize >= sizeof(Elf64_Phdr) && phnum <= kMaxSegments) {
     for (std::uint16_t i = 0; i < phnum; ++i) {
-      const std::uint64_t p = phoff + std::uint64_t{i} * phentsize;
-      auto type = load_u32(image, p);
-      auto flags = load_u32(image, p + 4);
-      auto off = load_u64(image, p + 8);
-      auto vaddr = load_u64(image, p + 16);
-      auto filesz = load_u64(image, p + 32);
-      if (!type || !flags || !off || !vaddr || !filesz) break;
-      if (*type != kPtLoad) continue;
-      v.segments_.push_back({*vaddr, *off, *filesz, (*flags & kPfX) != 0});
+      auto ph = load<Elf64_Phdr>(image, phoff + std::uint64_t{i} * phentsize);
+      if (!ph) break;
+      if (ph->p_type != PT_LOAD) continue;
+      v.segments_.push_back({ph->p_vaddr, ph->p_offset, ph->p_filesz, (ph->p_flags & PF_X) != 0});
     }
   }
 
   // Section headers are optional (a stripped-down file may have none): a missing table is no error.
-  if (shoff != 0 && shentsize >= 64 && shnum <= kMaxSections && shstrndx < shnum) {
-    auto strtab_off = load_u64(image, shoff + std::uint64_t{shstrndx} * shentsize + 24);
-    auto strtab_size = load_u64(image, shoff + std::uint64_t{shstrndx} * shentsize + 32);
+  if (shoff != 0 && shentsize >= sizeof(Elf64_Shdr) && shnum <= kMaxSections && shstrndx < shnum) {
+    auto names = load<Elf64_Shdr>(image, shoff + std::uint64_t{shstrndx} * shentsize);
     std::optional<Bytes> strtab;
-    if (strtab_off && strtab_size) strtab = slice(image, *strtab_off, *strtab_size);
+    if (names) strtab = slice(image, names->sh_offset, names->sh_size);
     for (std::uint16_t i = 0; strtab && i < shnum; ++i) {
-      const std::uint64_t s = shoff + std::uint64_t{i} * shentsize;
-      auto name = load_u32(image, s);
-      auto type = load_u32(image, s + 4);
-      auto addr = load_u64(image, s + 16);
-      auto off = load_u64(image, s + 24);
-      auto size = load_u64(image, s + 32);
-      if (!name || !type || !addr || !off || !size) break;
-      if (*name >= strtab->size()) continue;
-      const char* n = reinterpret_cast<const char*>(strtab->data()) + *name;
-      const std::size_t n_len = strnlen(n, strtab->size() - *name);
-      v.sections_.push_back({std::string_view(n, n_len), *addr, *off, *size, *type});
+      auto sh = load<Elf64_Shdr>(image, shoff + std::uint64_t{i} * shentsize);
+      if (!sh) break;
+      if (sh->sh_name >= strtab->size()) continue;
+      const char* n = reinterpret_cast<const char*>(strtab->data()) + sh->sh_name;
+      const std::size_t n_len = strnlen(n, strtab->size() - sh->sh_name);
+      v.sections_.push_back({std::string_view(n, n_len), sh->sh_addr, sh->sh_offset, sh->sh_size, sh->sh_type});
     }
   }
   return v;
@@ -88,7 +73,7 @@ std::optional<ElfSection> ElfView::section(std::string_view name) const {
 }
 
 std::optional<Bytes> ElfView::section_bytes(const ElfSection& s) const {
-  if (s.type == kShtNobits) return std::nullopt;
+  if (s.type == SHT_NOBITS) return std::nullopt;
   return slice(image_, s.offset, s.size);
 }
 

@@ -1,5 +1,7 @@
 #include "probes/gotls/go_binary.h"
 
+#include <elf.h>
+
 #include "probes/gotls/buildinfo.h"
 #include "probes/gotls/pclntab.h"
 #include "probes/gotls/ret_finder.h"
@@ -7,8 +9,6 @@
 namespace shadowmeter::probes::gotls {
 namespace {
 
-constexpr std::uint16_t kEmX86_64 = 62;
-constexpr std::uint16_t kEmAarch64 = 183;
 
 // The register ABI each architecture got (Go's internal ABI: arguments and results in registers,
 // the goroutine in a fixed register). The BPF side reads these registers; the table only says
@@ -19,8 +19,8 @@ struct GoArch {
   int min_minor;  // first Go 1.x with the register ABI there
 };
 constexpr GoArch kArches[] = {
-    {kEmX86_64, "amd64", 17},
-    {kEmAarch64, "arm64", 18},
+    {EM_X86_64, "amd64", 17},
+    {EM_AARCH64, "arm64", 18},
 };
 
 const GoArch* arch_of(std::uint16_t machine) {
@@ -38,9 +38,9 @@ void refuse(GoInspection& r, const char* code, std::string detail) {
 
 std::uint16_t host_elf_machine() {
 #if defined(__x86_64__)
-  return kEmX86_64;
+  return EM_X86_64;
 #elif defined(__aarch64__)
-  return kEmAarch64;
+  return EM_AARCH64;
 #else
   return 0;
 #endif

@@ -1,5 +1,7 @@
 #include "probes/gotls/pclntab.h"
 
+#include <elf.h>
+
 #include <cstring>
 
 namespace shadowmeter::probes::gotls {
@@ -12,8 +14,6 @@ constexpr std::uint32_t kMagic12 = 0xfffffffb;
 constexpr std::uint64_t kMaxFuncs = 4u << 20;
 constexpr std::uint64_t kMaxNameBytes = 4096;
 constexpr int kMaxCandidates = 64;  // header look-alikes tried when there is no section table
-constexpr std::uint16_t kEmX86_64 = 62;
-constexpr std::uint16_t kEmAarch64 = 183;
 
 std::string hex32(std::uint32_t v) {
   char b[16];
@@ -24,8 +24,8 @@ std::string hex32(std::uint32_t v) {
 }  // namespace
 
 std::optional<std::uint8_t> pc_quantum(std::uint16_t elf_machine) {
-  if (elf_machine == kEmX86_64) return 1;
-  if (elf_machine == kEmAarch64) return 4;
+  if (elf_machine == EM_X86_64) return 1;
+  if (elf_machine == EM_AARCH64) return 4;
   return std::nullopt;
 }
 

@@ -1,12 +1,12 @@
 #include "probes/gotls/ret_finder.h"
 
+#include <elf.h>
+
 #include <capstone/capstone.h>
 
 namespace shadowmeter::probes::gotls {
 namespace {
 
-constexpr std::uint16_t kEmX86_64 = 62;
-constexpr std::uint16_t kEmAarch64 = 183;
 constexpr std::size_t kMaxCodeBytes = 1u << 20;
 
 class Handle {
@@ -46,9 +46,9 @@ RetSites find_returns(std::uint16_t elf_machine, Bytes code) {
   cs_arch arch;
   cs_mode mode;
   unsigned ret_id;
-  if (elf_machine == kEmX86_64) {
+  if (elf_machine == EM_X86_64) {
     arch = CS_ARCH_X86, mode = CS_MODE_64, ret_id = X86_INS_RET;
-  } else if (elf_machine == kEmAarch64) {
+  } else if (elf_machine == EM_AARCH64) {
     arch = CS_ARCH_ARM64, mode = CS_MODE_ARM, ret_id = ARM64_INS_RET;
   } else {
     out.error = "no disassembler for ELF machine " + std::to_string(elf_machine);

@@ -241,6 +241,9 @@ struct Agent::Impl {
   prometheus::Counter* tls_hellos = nullptr;
   prometheus::Counter* tls_hellos_unparsed = nullptr;
   prometheus::Counter* netconn_evicted = nullptr;
+  prometheus::Counter* ai_ended_socket = nullptr;
+  prometheus::Counter* ai_ended_matched = nullptr;
+  prometheus::Counter* ai_ended_blind = nullptr;
   prometheus::Counter* plain_uncopied = nullptr;
   std::uint64_t last_plain_iov_lost = 0;
   prometheus::Counter* dns_parsed = nullptr;
@@ -660,6 +663,14 @@ void Agent::Impl::start_netconn() {
                      .Register(reg);
   tls_hellos = &hellos.Add({{"outcome", "read"}});
   tls_hellos_unparsed = &hellos.Add({{"outcome", "no_sni_parsed"}});
+  auto& ended = prometheus::BuildCounter()
+                    .Name("shadowmeter_ai_connections_ended_total")
+                    .Help("Connections to AI hosts that ended, by how their plaintext was seen: the socket "
+                          "tied to a tap's connection, an exchange matched by process and host, or blind")
+                    .Register(reg);
+  ai_ended_socket = &ended.Add({{"outcome", "socket_read"}});
+  ai_ended_matched = &ended.Add({{"outcome", "matched_by_host"}});
+  ai_ended_blind = &ended.Add({{"outcome", "blind"}});
   netconn_evicted = &prometheus::BuildCounter()
                          .Name("shadowmeter_connection_tracker_dropped_total")
                          .Help("AI connections forgotten before their end (tracker full or idle past the limit)")
@@ -896,6 +907,10 @@ void Agent::Impl::update_metrics() {
   add(*tls_hellos, ns.hellos, last_netconn.hellos);
   add(*tls_hellos_unparsed, ns.hellos_unparsed, last_netconn.hellos_unparsed);
   add(*netconn_evicted, ns.evicted + ns.expired, last_netconn.evicted + last_netconn.expired);
+  add(*ai_ended_socket, ns.seen_by_socket, last_netconn.seen_by_socket);
+  add(*ai_ended_matched, ns.seen_in_plaintext - ns.seen_by_socket,
+      last_netconn.seen_in_plaintext - last_netconn.seen_by_socket);
+  add(*ai_ended_blind, ns.blind, last_netconn.blind);
   last_netconn = ns;
   const auto& ds = dns.stats();
   add(*dns_parsed, ds.answers - ds.unparsed, last_dns.answers - last_dns.unparsed);

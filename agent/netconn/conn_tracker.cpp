@@ -90,6 +90,7 @@ void ConnTracker::on_close(const CloseFacts& c) {
   open_.erase(it);
   if (c.plaintext_seen) {
     ++stats_.seen_in_plaintext;
+    ++stats_.seen_by_socket;
     return;
   }
   b.end_ns = std::max(c.end_ns, b.start_ns);

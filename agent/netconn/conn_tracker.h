@@ -83,6 +83,7 @@ struct TrackerStats {
   std::uint64_t hellos_unparsed = 0;  // not_tls / malformed / truncated before the SNI
   std::uint64_t ai_connections = 0;   // AI by name or address
   std::uint64_t seen_in_plaintext = 0;
+  std::uint64_t seen_by_socket = 0;   // of those: the socket itself was marked by a tap (fd tied)
   std::uint64_t blind = 0;
   std::uint64_t evicted = 0;
   std::uint64_t expired = 0;

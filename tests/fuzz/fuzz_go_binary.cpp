@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const GoFunction* f : {&r.write, &r.read}) {
       SM_FUZZ_CHECK(f->entry < size);
       SM_FUZZ_CHECK(!f->rets.empty());
-      for (auto ret : f->rets) SM_FUZZ_CHECK(ret >= f->entry && ret < size);  // a RET may be the first instruction
+      for (auto ret : f->rets)
+        SM_FUZZ_CHECK(ret >= f->entry && ret < size);  // a RET may be the first instruction
     }
   }
   SM_FUZZ_CHECK(r.go_version.size() <= 128);

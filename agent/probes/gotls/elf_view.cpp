@@ -60,7 +60,8 @@ std::optional<ElfView> ElfView::parse(Bytes image) {
       if (sh->sh_name >= strtab->size()) continue;
       const char* n = reinterpret_cast<const char*>(strtab->data()) + sh->sh_name;
       const std::size_t n_len = strnlen(n, strtab->size() - sh->sh_name);
-      v.sections_.push_back({std::string_view(n, n_len), sh->sh_addr, sh->sh_offset, sh->sh_size, sh->sh_type});
+      v.sections_.push_back(
+          {std::string_view(n, n_len), sh->sh_addr, sh->sh_offset, sh->sh_size, sh->sh_type});
     }
   }
   return v;

@@ -9,7 +9,6 @@
 namespace shadowmeter::probes::gotls {
 namespace {
 
-
 // The register ABI each architecture got (Go's internal ABI: arguments and results in registers,
 // the goroutine in a fixed register). The BPF side reads these registers; the table only says
 // which Go versions have them.
@@ -58,20 +57,25 @@ GoInspection inspect_go_binary(Bytes image, std::uint16_t host_machine) {
 
   const GoArch* arch = arch_of(elf->machine());
   if (!arch || elf->machine() != host_machine) {
-    refuse(r, kRefuseArch, who + ": ELF machine " + std::to_string(elf->machine()) +
-                               " is not this agent's architecture (amd64 or arm64 register ABI)");
+    refuse(r, kRefuseArch,
+           who + ": ELF machine " + std::to_string(elf->machine()) +
+               " is not this agent's architecture (amd64 or arm64 register ABI)");
     return r;
   }
   if (auto v = parse_go_version(r.go_version); v && v->first == 1 && v->second < arch->min_minor) {
-    refuse(r, kRefuseVersion, who + ": stack ABI on " + arch->name + " (register ABI from go1." +
-                                  std::to_string(arch->min_minor) + ") not supported");
+    refuse(r, kRefuseVersion,
+           who + ": stack ABI on " + arch->name + " (register ABI from go1." +
+               std::to_string(arch->min_minor) + ") not supported");
     return r;
   }
   auto tab = Pclntab::open(*elf);
   if (!tab.ok()) {
-    if (tab.old_format()) refuse(r, kRefuseVersion, who + ": " + tab.error());
-    else if (elf->section(".gopclntab")) refuse(r, kRefuseBadPclntab, who + ": " + tab.error());
-    else refuse(r, kRefuseNoPclntab, who + ": " + tab.error());
+    if (tab.old_format())
+      refuse(r, kRefuseVersion, who + ": " + tab.error());
+    else if (elf->section(".gopclntab"))
+      refuse(r, kRefuseBadPclntab, who + ": " + tab.error());
+    else
+      refuse(r, kRefuseNoPclntab, who + ": " + tab.error());
     return r;
   }
   const std::vector<std::string_view> names = {kGoWrite, kGoRead};
@@ -79,20 +83,23 @@ GoInspection inspect_go_binary(Bytes image, std::uint16_t host_machine) {
   GoFunction* outs[] = {&r.write, &r.read};
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (!found[i]) {
-      refuse(r, kRefuseNotFound, who + ": " + std::string(names[i]) + " not found among " +
-                                     std::to_string(tab.function_count()) + " functions");
+      refuse(r, kRefuseNotFound,
+             who + ": " + std::string(names[i]) + " not found among " + std::to_string(tab.function_count()) +
+                 " functions");
       return r;
     }
     auto entry = elf->file_offset(found[i]->entry, true);
     auto code = elf->at_vaddr(found[i]->entry, found[i]->end - found[i]->entry);
     if (!entry || !code) {
-      refuse(r, kRefuseBadPclntab, who + ": " + std::string(names[i]) + " lies outside the executable segments");
+      refuse(r, kRefuseBadPclntab,
+             who + ": " + std::string(names[i]) + " lies outside the executable segments");
       return r;
     }
     auto rets = find_returns(elf->machine(), *code);
     if (!rets.error.empty() || rets.offsets.empty()) {
-      refuse(r, kRefuseNoRet, who + ": " + std::string(names[i]) + ": " +
-                                  (rets.error.empty() ? std::string("no RET instruction") : rets.error));
+      refuse(r, kRefuseNoRet,
+             who + ": " + std::string(names[i]) + ": " +
+                 (rets.error.empty() ? std::string("no RET instruction") : rets.error));
       return r;
     }
     outs[i]->entry = *entry;

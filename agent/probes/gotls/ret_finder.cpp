@@ -1,8 +1,7 @@
 #include "probes/gotls/ret_finder.h"
 
-#include <elf.h>
-
 #include <capstone/capstone.h>
+#include <elf.h>
 
 namespace shadowmeter::probes::gotls {
 namespace {

@@ -78,6 +78,7 @@ TEST_CASE("seen in plaintext: never blind; OpenSSL that showed nothing: no_plain
   t.on_close({{100, 5, 77}, 5000, 1, 1, true});
   CHECK(t.take_ready(kLater).empty());
   CHECK(t.stats().seen_in_plaintext == 1);
+  CHECK(t.stats().seen_by_socket == 1);
   REQUIRE(t.on_hello(hello(b, v4(1, 2, 3, 4, 443), 6, 78)));
   t.on_close({{100, 6, 78}, 5000, 1, 1, false});
   auto ready = t.take_ready(kLater);
@@ -85,6 +86,23 @@ TEST_CASE("seen in plaintext: never blind; OpenSSL that showed nothing: no_plain
   if (!ready.empty()) out = ready.front();
   REQUIRE(out);
   CHECK(out->reason == std::string(kReasonNoPlaintext));
+}
+
+TEST_CASE("what the probes know of the process overrides the reason guessed from its library") {
+  auto cat = catalog();
+  ConnTracker t(cat, nullptr, [](std::uint32_t) { return std::string("go"); });
+  t.set_reason_lookup([](std::uint32_t tgid) -> std::optional<std::string> {
+    if (tgid == 100) return std::string("go_functions_not_found");
+    return std::nullopt;
+  });
+  const std::string b = records(client_hello_message("api.openai.com", {}));
+  REQUIRE(t.on_hello(hello(b, v4(1, 2, 3, 4, 443))));
+  t.on_close({{100, 5, 77}, 5000, 1, 1, false});
+  auto ready = t.take_ready(kLater);
+  REQUIRE(ready.size() == 1);
+  CHECK(ready[0].reason == "go_functions_not_found");
+  CHECK(ready[0].tls_library == "go");
+  CHECK(t.stats().seen_by_socket == 0);
 }
 
 TEST_CASE("not AI, not TLS, a reused fd with another id: nothing") {

@@ -56,8 +56,10 @@ std::uint64_t symtab_offset(const std::vector<std::uint8_t>& img, const std::str
 
 #ifdef SM_GO
 // File offsets of the RET instructions `go tool objdump` lists in crypto/tls.(*Conn).<method>.
-std::vector<std::uint64_t> objdump_rets(const ElfView& elf, const std::string& binary, const std::string& method) {
-  const std::string cmd = std::string(SM_GO) + " tool objdump -s '^crypto/tls.\\(\\*Conn\\)." + method + "$' " + binary;
+std::vector<std::uint64_t> objdump_rets(const ElfView& elf, const std::string& binary,
+                                        const std::string& method) {
+  const std::string cmd =
+      std::string(SM_GO) + " tool objdump -s '^crypto/tls.\\(\\*Conn\\)." + method + "$' " + binary;
   std::FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p);
   std::vector<std::uint64_t> out;
@@ -143,8 +145,8 @@ TEST_CASE("not an ELF, or an ELF without Go build info: not Go") {
 TEST_CASE("a non-Go ELF with a forged Go build info header: Go, refused for want of a pclntab") {
   auto img = read_file("/proc/self/exe");
   while (img.size() % 16) img.push_back(0);
-  const std::string hdr = std::string("\xff Go buildinf:", 14) + '\x08' + '\x02' + std::string(16, '\0') +
-                          '\x08' + "go1.21.5";
+  const std::string hdr =
+      std::string("\xff Go buildinf:", 14) + '\x08' + '\x02' + std::string(16, '\0') + '\x08' + "go1.21.5";
   img.insert(img.end(), hdr.begin(), hdr.end());
   auto r = inspect_go_binary(bytes(img), kAmd64);
   CHECK(r.is_go);

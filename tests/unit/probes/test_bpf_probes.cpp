@@ -11,6 +11,8 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -259,3 +261,26 @@ TEST_CASE("BPF: a connection marked ignored produces no records; SSL_free ends t
     }
   CHECK(ends == 1);
 }
+
+#ifdef SM_GO_CLIENT_STRIPPED
+TEST_CASE("BPF: the Go tap attaches to a stripped Go binary, through uprobe-multi links and perf events") {
+  SKIP_UNLESS_BPF();
+  std::ifstream in(SM_GO_CLIENT_STRIPPED, std::ios::binary);
+  std::vector<std::uint8_t> image((std::istreambuf_iterator<char>(in)), {});
+  const auto go = gotls::inspect_go_binary(gotls::Bytes(image.data(), image.size()), gotls::host_elf_machine());
+  REQUIRE(go.refusal.empty());
+  const std::size_t sites = 2 + go.write.rets.size() + go.read.rets.size();
+  for (bool multi : {true, false}) {
+    INFO("uprobe_multi " << multi);
+    BpfProbes probes(ProbeOptions{.ringbuf_bytes = 1u << 20, .agent_tgid = 0, .uprobe_multi = multi},
+                     [](std::span<const std::uint8_t>) {});
+    auto set = probes.attach_go(SM_GO_CLIENT_STRIPPED, go);
+    REQUIRE(set);
+    CHECK(set->size() == sites);
+    // A RET site that is not an instruction boundary of the file is refused by the kernel: all or nothing.
+    auto bad = go;
+    bad.read.rets.push_back(static_cast<std::uint64_t>(image.size()) + 4096);
+    CHECK_THROWS_AS(probes.attach_go(SM_GO_CLIENT_STRIPPED, bad), std::runtime_error);
+  }
+}
+#endif

@@ -379,6 +379,7 @@ void Agent::Impl::start() {
   start_netconn();
   probes::AttachOptions aopts;
   aopts.detach_grace = std::chrono::seconds(cfg.detach_grace_seconds);
+  aopts.go_tls = cfg.go_tls;
   aopts.on_tls_user = [this](pid_t pid) { processes.get(pid); };
   attach = std::make_unique<probes::AttachManager>(*attacher, aopts);
 

@@ -10,7 +10,7 @@
 //   catalog: ""
 //   capture: {ringbuf_bytes: 16777216, max_body_bytes: 8388608, max_decoded_bytes: 67108864,
 //             max_total_buffer_bytes: 268435456, max_connections: 65536, connection_idle_seconds: 300}
-//   attach:  {rescan_seconds: 30, detach_grace_seconds: 60}
+//   attach:  {rescan_seconds: 30, detach_grace_seconds: 60, go_tls: true}
 //   log:     {level: info}
 //   providers: [{provider: NAME, format: openai, hosts: [HOST, "HOST:PORT"]}]
 //   pricing: {file: "", azure_deployments: {DEPLOYMENT: MODEL}}
@@ -68,6 +68,7 @@ enum class Key {
   connection_idle_seconds,
   rescan_seconds,
   detach_grace_seconds,
+  go_tls,
   log_level,
   prices,
   fingerprint_secret_file,
@@ -113,6 +114,7 @@ constexpr Setting kSettings[] = {
     {Key::connection_idle_seconds, "capture", "connection_idle_seconds", nullptr},
     {Key::rescan_seconds, "attach", "rescan_seconds", nullptr},
     {Key::detach_grace_seconds, "attach", "detach_grace_seconds", nullptr},
+    {Key::go_tls, "attach", "go_tls", nullptr},
     {Key::log_level, "log", "level", "log-level"},
     {Key::prices, "pricing", "file", "prices"},
     {Key::fingerprint_secret_file, "credentials", "fingerprint_secret_file", "fingerprint-secret-file"},
@@ -288,6 +290,9 @@ void apply(AgentConfig& c, Key key, const std::string& where, const std::string&
       break;
     case Key::detach_grace_seconds:
       c.detach_grace_seconds = parse_u32(where, v);
+      break;
+    case Key::go_tls:
+      c.go_tls = parse_bool(where, v);
       break;
     case Key::log_level:
       c.log_level = parse_log_level(where, v);

@@ -63,6 +63,7 @@ struct AgentConfig {
   std::uint32_t connection_idle_seconds = 300;
   std::uint32_t rescan_seconds = 30;         // full /proc rescan for dlopen'ed libraries
   std::uint32_t detach_grace_seconds = 60;   // keep an unused file attached this long
+  bool go_tls = true;                         // attach the Go tap to Go executables
 
   // credentials: the per-installation secret that keys API-key fingerprints (share it across the
   // fleet, e.g. as a mounted Secret, so fingerprints match on every node)

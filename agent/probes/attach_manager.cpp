@@ -132,7 +132,7 @@ void AttachManager::consider(pid_t pid, const Mapping& m, bool is_main_exe) {
   auto syms = find_function_offsets(fd.get(), ssl_symbol_names());
   const bool usable = syms && syms->offsets.count("SSL_write") && syms->offsets.count("SSL_read");
   if (!usable) {
-    if (is_main_exe && consider_go(pid, m, path, fd.get())) return;
+    if (is_main_exe && opts_.go_tls && consider_go(pid, m, path, fd.get())) return;
     remember_unusable(m.id);
     if (!is_main_exe) log::warn("no OpenSSL API symbols in " + m.path + " (pid " + std::to_string(pid) + ")");
     return;

@@ -31,6 +31,7 @@ struct AttachOptions {
   std::string host_root;
   std::chrono::seconds detach_grace{60};
   std::size_t max_pending_scans = 4096;
+  bool go_tls = true;  // inspect Go executables and attach the Go tap
   // Called once per (pid, file) when a scan finds a process using a probed TLS file: the agent reads
   // the process's /proc entry then, while it surely exists (a process that started before the agent
   // has no exec record, and may exit before its first captured bytes are consumed).

@@ -73,6 +73,7 @@ void check_defaults(const AgentConfig& c) {
   CHECK(c.connection_idle_seconds == 300u);
   CHECK(c.rescan_seconds == 30u);
   CHECK(c.detach_grace_seconds == 60u);
+  CHECK(c.go_tls);
   CHECK(c.log_level == "info");
 }
 
@@ -94,6 +95,7 @@ capture:
 attach:
   rescan_seconds: 5
   detach_grace_seconds: 0
+  go_tls: false
 log:
   level: debug
 )";
@@ -196,6 +198,7 @@ TEST_CASE("the YAML file sets every key") {
   CHECK(c.connection_idle_seconds == 42u);
   CHECK(c.rescan_seconds == 5u);
   CHECK(c.detach_grace_seconds == 0u);
+  CHECK_FALSE(c.go_tls);
   CHECK(c.log_level == "debug");
   CHECK(c.chunk_bytes == 16384u);
 }

@@ -152,6 +152,16 @@ TEST_CASE("Go executables: attached once through the Go tap, or refused with a c
     CHECK(mgr.visibility_reason(a.pid) == std::optional<std::string>("no_plaintext_seen"));
     CHECK_FALSE(mgr.visibility_reason(getpid()));  // not Go
   }
+  SECTION("attach.go_tls false: Go executables are not even read") {
+    opts.go_tls = false;
+    AttachManager mgr(fake, opts);
+    GoChild a(SM_GO_CLIENT_STRIPPED);
+    mgr.scan_pid(a.pid);
+    CHECK(fake.go_paths.empty());
+    CHECK(mgr.stats().go_attached == 0);
+    CHECK(mgr.stats().go_refusals.empty());
+    CHECK_FALSE(mgr.visibility_reason(a.pid));
+  }
   SECTION("a damaged copy is refused, counted once, and named as the reason") {
     const std::string damaged = copy_with_byte_changed(SM_GO_CLIENT_STRIPPED, std::string("crypto/tls.(*Conn).Read") + '\0', 'X');
     {

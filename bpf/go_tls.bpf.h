@@ -43,10 +43,12 @@ struct go_call_key {
   __u64 g; /* the goroutine (runtime.g address): stable while it lives, whatever thread runs it */
 };
 
-/* LRU: a goroutine that never returns from Read (blocked until exit) must not pin a slot. */
+/* LRU: a goroutine that never returns from Read (blocked until exit) must not pin a slot. Sized like
+ * `conns`: a Go server keeps one goroutine blocked in Read per connection (not-AI calls are recorded
+ * too), and an AI call evicted from here loses its bytes (counted as an unmatched return). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
+  __uint(max_entries, 65536);
   __type(key, struct go_call_key);
   __type(value, struct active_call);
 } go_calls SEC(".maps");

@@ -29,7 +29,7 @@ UsageEvent full_event() {
   e.call.usage.input_tokens = 1117;
   e.call.usage.output_tokens = 46;
   e.call.usage.cache_read_input_tokens = 1024;
-  e.call.usage.cache_creation_input_tokens = 0;
+  e.call.usage.cache_write_input_tokens = 0;
   e.call.usage.reasoning_output_tokens = 10;
   e.call.usage.source = providers::UsageSource::stream;
   e.call.attributes = {{"shadowmeter.openai.request_id", "req_1"},

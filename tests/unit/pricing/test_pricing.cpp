@@ -40,7 +40,7 @@ Usage usage(std::int64_t in, std::int64_t out, std::int64_t cache_read = -1, std
   set(u.input_tokens, in);
   set(u.output_tokens, out);
   set(u.cache_read_input_tokens, cache_read);
-  set(u.cache_creation_input_tokens, cache_creation);
+  set(u.cache_write_input_tokens, cache_creation);
   set(u.reasoning_output_tokens, reasoning);
   return u;
 }

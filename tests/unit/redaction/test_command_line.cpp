@@ -1,0 +1,78 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "redaction/command_line.h"
+
+using namespace std::string_literals;
+using shadowmeter::redaction::CommandLineMode;
+using shadowmeter::redaction::format_command_line;
+using shadowmeter::redaction::parse_command_line_mode;
+
+namespace {
+std::string redacted(const std::string& raw) { return format_command_line(raw, CommandLineMode::redacted); }
+std::string full(const std::string& raw) { return format_command_line(raw, CommandLineMode::full); }
+}  // namespace
+
+TEST_CASE("command line modes parse by name") {
+  CHECK(parse_command_line_mode("full") == CommandLineMode::full);
+  CHECK(parse_command_line_mode("redacted") == CommandLineMode::redacted);
+  CHECK(parse_command_line_mode("executable") == CommandLineMode::executable);
+  CHECK_FALSE(parse_command_line_mode("none"));
+}
+
+TEST_CASE("redacted: prompts and bodies become their length, flag names stay") {
+  CHECK(redacted("claude\0-p\0Refactor the billing module to use the new API\0"s) == "claude -p <46 chars>");
+  CHECK(redacted("codex\0exec\0fix the failing test\0"s) == "codex exec <20 chars>");
+  CHECK(redacted("gemini\0--prompt=explain this repo\0"s) == "gemini --prompt=<17 chars>");
+  CHECK(redacted("node\0/usr/local/bin/claude\0hi there\0"s) == "node /usr/local/bin/claude <8 chars>");
+  CHECK(redacted("aider\0--message\0add tests\0src/main.py\0"s) == "aider --message <9 chars> src/main.py");
+  CHECK(redacted("curl\0-d\0{\"messages\":[]}\0https://api.openai.com/v1/chat/completions\0"s) ==
+        "curl -d <15 chars> https://api.openai.com/v1/chat/completions");
+  CHECK(redacted("curl\0--data-raw\0x\0--json\0{}\0"s) == "curl --data-raw <1 chars> --json <2 chars>");
+  CHECK(redacted("curl\0-d{\"model\":\"gpt-4o\"}\0"s) == "curl -d<18 chars>");
+  CHECK(redacted("python3\0-c\0import sys; print(sys.argv)\0api.anthropic.com\0/v1/messages\0"s) ==
+        "python3 -c <27 chars> api.anthropic.com /v1/messages");
+  CHECK(redacted("python3\0app.py\0{\"model\": \"claude-sonnet-4-5\", \"max_tokens\": 5}\0"s) ==
+        "python3 app.py <47 chars>");
+  CHECK(redacted("app\0PROMPT=write me a poem about the sea\0"s) == "app PROMPT=<29 chars>");
+  // Header lines keep their name; a short value stays, a long free-text one goes.
+  CHECK(redacted("curl\0-H\0X-Note: a long note about the call at hand\0"s) == "curl -H X-Note: <34 chars>");
+  CHECK(redacted("curl\0-H\0Content-Type: application/json\0-H\0Authorization: Bearer abcdefgh\0"s) ==
+        "curl -H Content-Type: application/json -H Authorization: Bearer ***");
+  // Short arguments, file names and model names stay.
+  CHECK(redacted("python3\0-m\0http.server\0--bind\0"
+                 "127.0.0.1\0"s) == "python3 -m http.server --bind 127.0.0.1");
+  CHECK(redacted("ollama\0run\0llama3.2\0"s) == "ollama run llama3.2");
+  CHECK(redacted("sh\0-c\0ls -l\0"s) == "sh -c ls -l");
+  CHECK(redacted("é\0été à la mer, été à la plage\0"s) == "é <28 chars>");
+}
+
+TEST_CASE("every mode redacts credentials; executable keeps argv[0] only") {
+  const std::string raw = "env\0OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwx\0python3\0app.py\0"s;
+  CHECK(full(raw) == "env OPENAI_API_KEY=*** python3 app.py");
+  CHECK(redacted(raw) == "env OPENAI_API_KEY=*** python3 app.py");
+  CHECK(format_command_line(raw, CommandLineMode::executable) == "env");
+  CHECK(format_command_line("/opt/sk-proj-abcdefghijklmnopqrstuvwx/app\0x\0"s, CommandLineMode::executable) ==
+        "/opt/***/app");
+  CHECK(full("claude\0-p\0a long prompt that full mode keeps\0"s) == "claude -p a long prompt that full mode keeps");
+  CHECK(full("app\0--api-key\0abc\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
+  CHECK(redacted("app\0--api-key\0abc\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
+  CHECK(redacted("curl\0-H\0x-api-key: sk-ant-api03-xyz\0"s) == "curl -H x-api-key: ***");
+  CHECK(redacted("curl\0-H\0api-key: 0123abcd\0"s) == "curl -H api-key: ***");
+  CHECK(full("aws\0--id\0AKIAIOSFODNN7EXAMPLE\0--s\0wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\0"s) ==
+        "aws --id *** --s ***");
+}
+
+TEST_CASE("command lines are bounded after redaction, on UTF-8 boundaries") {
+  std::string raw;
+  for (int i = 0; i < 10; ++i) raw += "abcdefghi"s + '\0';
+  CHECK(full(raw).size() == 99);
+  CHECK(format_command_line(raw, CommandLineMode::full, 25) == "abcdefghi abcdefghi ab...");
+  CHECK(format_command_line(raw, CommandLineMode::full, 2) == "ab");
+  CHECK(format_command_line("--api-key=sk-verylongsecretvalue", CommandLineMode::full, 15) == "--api-key=***");
+  CHECK(format_command_line("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", CommandLineMode::full, 6) == "\xC3\xA9...");
+  std::string huge(1 << 20, 'x');
+  CHECK(full(huge).size() == 4096);
+  CHECK(redacted(huge).size() == 4096);
+}

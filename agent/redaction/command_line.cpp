@@ -127,7 +127,9 @@ class Formatter {
     }
     if (const std::size_t v = value_start(a); v != 0) {
       const std::string_view value = a.substr(v);
-      if ((flag && body_flag(flag_name(a))) || long_free_text(value)) {
+      // A secret-named header or variable keeps its name and scheme ("Authorization: Bearer ***").
+      const bool secret = secret_name(a.substr(0, v));
+      if (!secret && ((flag && body_flag(flag_name(a))) || long_free_text(value))) {
         secret_redacted(a.substr(0, v));
         append_length(out_, value);
       } else {

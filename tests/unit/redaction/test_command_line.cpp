@@ -48,6 +48,38 @@ TEST_CASE("redacted: prompts and bodies become their length, flag names stay") {
   CHECK(redacted("é\0été à la mer, été à la plage\0"s) == "é <28 chars>");
 }
 
+TEST_CASE("full: argv joined, secret values redacted") {
+  auto f = [](const std::string& raw) { return full(raw); };
+  CHECK(f("") == "");
+  CHECK(f("python3\0-m\0http.server\0--bind\0"
+          "127.0.0.1\0"s) == "python3 -m http.server --bind 127.0.0.1");
+  CHECK(f("app\0--api-key=sk-1\0--verbose\0"s) == "app --api-key=*** --verbose");
+  CHECK(f("app\0--api-key\0sk-1\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
+  CHECK(f("app\0--token\0--verbose\0"s) == "app --token --verbose");
+  CHECK(f("app\0--client-secret\0abc\0"s) == "app --client-secret ***");
+  CHECK(f("app\0-password\0abc\0x\0"s) == "app -password *** x");
+  CHECK(f("app\0--db-passwd=hunter2\0--credentials-file=/etc/creds.json\0"s) ==
+        "app --db-passwd=*** --credentials-file=***");
+  CHECK(f("env\0OPENAI_API_KEY=sk-proj-abc\0python3\0app.py\0"s) == "env OPENAI_API_KEY=*** python3 app.py");
+  CHECK(f("curl\0-H\0Authorization: Bearer sk-abc123\0https://api.openai.com/v1/models\0"s) ==
+        "curl -H Authorization: Bearer *** https://api.openai.com/v1/models");
+  CHECK(f("curl\0-H\0x-api-key: sk-ant-api03-xyz\0-H\0anthropic-version: 2023-06-01\0"s) ==
+        "curl -H x-api-key: *** -H anthropic-version: 2023-06-01");
+  CHECK(f("curl\0--header=Authorization: Bearer tok\0"s) == "curl --header=Authorization: Bearer ***");
+  CHECK(f("curl\0-H\0Authorization:Basic dXNlcjpwYXNz\0"s) == "curl -H Authorization:Basic ***");
+  CHECK(f("wget\0--header\0X-Custom: bearer abc.def\0"s) == "wget --header X-Custom: bearer ***");
+  CHECK(
+      f("curl\0https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=AIzaXYZ&alt=sse\0"s) ==
+      "curl https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=***&alt=sse");
+  CHECK(f("psql\0postgresql://bob:hunter2@db:5432/app\0"s) == "psql postgresql://bob:***@db:5432/app");
+  CHECK(f("sh\0-c\0OPENAI_API_KEY=sk-1 python app.py --auth-token=t2\0"s) ==
+        "sh -c OPENAI_API_KEY=*** python app.py --auth-token=***");
+  CHECK(f("java\0-Dspring.datasource.password=pw\0-jar\0app.jar\0"s) ==
+        "java -Dspring.datasource.password=*** -jar app.jar");
+  CHECK(f("app\0--KEY=v\0"s) == "app --KEY=***");
+  CHECK(f("node\0\0x\0"s) == "node  x");  // an empty argument stays visible
+}
+
 TEST_CASE("every mode redacts credentials; executable keeps argv[0] only") {
   const std::string raw = "env\0OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwx\0python3\0app.py\0"s;
   CHECK(full(raw) == "env OPENAI_API_KEY=*** python3 app.py");

@@ -20,11 +20,10 @@ constexpr const char* kReadable[] = {"exact", "estimated", "none"};
 
 // Per group: readable calls, each readable class, then blind connections.
 std::string vis_select() {
-  std::string s = std::string("COALESCE(SUM(CASE WHEN ") + kClass + " <> 'connection_only' THEN calls ELSE 0 END), 0)";
+  std::string s = "COALESCE(SUM(calls), 0)";
   for (const char* c : kReadable)
     s += std::string(", COALESCE(SUM(CASE WHEN ") + kClass + " = '" + c + "' THEN calls ELSE 0 END), 0)";
-  s += std::string(", COALESCE(SUM(CASE WHEN ") + kClass + " = 'connection_only' THEN calls ELSE 0 END), 0)";
-  return s;
+  return s + ", COALESCE(SUM(connections), 0)";
 }
 
 nlohmann::json vis_json(const sql::Row& r, std::size_t at) {
@@ -36,7 +35,7 @@ nlohmann::json vis_json(const sql::Row& r, std::size_t at) {
     v[c] = n;
     v[std::string(c) + "_share"] = share(static_cast<double>(n), static_cast<double>(calls));
   }
-  v["blind_connections"] = int_of(r[i]);  // facts rows count one per event: here, one per connection
+  v["blind_connections"] = int_of(r[i]);
   return v;
 }
 
@@ -50,7 +49,7 @@ std::string attribute_bytes(sql::Dialect d, const char* key) {
 nlohmann::json visibility_by(Store& store, const SqlText& in_range, const std::string& column,
                              const std::string& key, std::size_t limit) {
   SqlText s;
-  s << "SELECT " << column << ", " << vis_select() << " FROM " << in_range << " GROUP BY 1 ORDER BY SUM(calls) DESC, "
+  s << "SELECT " << column << ", " << vis_select() << " FROM " << in_range << " GROUP BY 1 ORDER BY SUM(calls) + SUM(connections) DESC, "
     << nulls_last(column) << " LIMIT ";
   s.bind(static_cast<std::int64_t>(limit));
   nlohmann::json out = nlohmann::json::array();

@@ -121,7 +121,7 @@ TEST_CASE("report routes answer JSON and CSV to bearer and Basic credentials", "
   CHECK(focus.body().rfind("BilledCost,EffectiveCost,ListCost,", 0) == 0);
   const Response coverage = fetch(fx.port(), get("/api/v1/reports/coverage?" + kRange + "&format=json", kToken));
   REQUIRE(status(coverage) == 200);
-  CHECK(json::parse(coverage.body())["visibility"]["overall"]["connection_only"] == 2);
+  CHECK(json::parse(coverage.body())["visibility"]["overall"]["blind_connections"] == 2);
 }
 
 TEST_CASE("report routes refuse missing or wrong credentials with 401", "[reports]") {

@@ -17,11 +17,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
-from harness import PYTHON, MultiServer, _reap, exe_of, http_get, skip_reason, tail
+from harness import PYTHON, MultiServer, _reap, e2e_workdir, exe_of, http_get, java_client, tail
 from collector_harness import Collector, Database, export_config, exporting_agent
 
 KEY_ANTHROPIC = "sk-ant-api03-e2eHonest7Qw9Zr4Xy2Lk8Mn3Bv6Cx1Dz5Fa0GhJ-AbCdEfAA"
@@ -99,30 +98,16 @@ def messages_body(prompt):
 class TestHonestEvents(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        reason = skip_reason()
-        if reason:
-            print("SKIP: " + reason, file=sys.stderr)
-            raise unittest.SkipTest(reason)
-        for tool in ("javac", "java", "keytool", "curl"):
-            if not shutil.which(tool):
-                raise RuntimeError("%s not found: run packaging/scripts/install-deps.sh" % tool)
-        cls.workdir = tempfile.mkdtemp(prefix="shadowmeter-e2e-honest-")
+        cls.workdir = e2e_workdir("shadowmeter-e2e-honest-")
+        if not shutil.which("curl"):
+            raise RuntimeError("curl not found: run packaging/scripts/install-deps.sh")
         w = cls.workdir
         cls.server = MultiServer(w)
         cls.db = Database("sqlite", w, "honest")
         cls.collector = Collector(w, cls.db.url)
-        cls.config = export_config(w, "agent")
         cls.spool = os.path.join(w, "agent-spool")
-        cls.agent = exporting_agent(w, cls.collector, cls.config)
-        subprocess.run(["javac", "-d", w, os.path.join(os.path.dirname(__file__), "clients", "JavaClient.java")],
-                       check=True)
-        cls.truststore = os.path.join(w, "trust.p12")
-        subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "fakeca", "-file", cls.server.ca,
-                        "-keystore", cls.truststore, "-storetype", "PKCS12", "-storepass", "changeit"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cls.hosts = os.path.join(w, "hosts")
-        with open(cls.hosts, "w") as f:
-            f.write("127.0.0.1 api.openai.com\n")
+        cls.agent = exporting_agent(w, cls.collector, export_config(w, "agent"))
+        cls.java_cmd = java_client(w, cls.server.ca, ["api.openai.com"])
         cls.claude = os.path.join(w, "claude")
         with open(cls.claude, "w") as f:
             f.write(CLAUDE_CLI)
@@ -254,10 +239,7 @@ class TestHonestEvents(unittest.TestCase):
 
     def test_java_one_event_per_connection_and_coverage_counts_connections(self):
         url = "https://api.openai.com:%d/v1/chat/completions" % self.server.port
-        proc = subprocess.Popen(["java", "-Djdk.net.hosts.file=" + self.hosts,
-                                 "-Djavax.net.ssl.trustStore=" + self.truststore,
-                                 "-Djavax.net.ssl.trustStorePassword=changeit", "-cp", self.workdir, "JavaClient",
-                                 url, chat_body("Say hello (shadowmeter e2e)."), "3", "1"],
+        proc = subprocess.Popen(self.java_cmd + [url, chat_body("Say hello (shadowmeter e2e)."), "3", "1"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.addCleanup(_reap, proc)
         out, err = proc.communicate(timeout=90)

@@ -17,6 +17,7 @@ namespace shadowmeter::attribution {
 namespace {
 
 constexpr std::size_t kMaxCmdlineRead = 32u << 10;  // the formatted line is cut far below this anyway
+constexpr std::size_t kMaxCommandLine = 4096;       // bytes of process.command_line
 constexpr std::size_t kMaxOwners = 4096;
 
 std::uint64_t monotonic_ns() {
@@ -108,6 +109,12 @@ ProcessCache::ProcessCache(std::string proc_root, std::size_t max_entries, redac
       max_entries_(std::max<std::size_t>(max_entries, 1)),
       command_line_mode_(command_line_mode) {}
 
+std::string ProcessCache::formatted_cmdline(std::string_view cmdline) const {
+  // Read to the bound and not NUL-terminated: the end of argv is missing.
+  const bool cut = cmdline.size() >= kMaxCmdlineRead && cmdline.back() != '\0';
+  return redaction::format_command_line(cmdline, command_line_mode_, kMaxCommandLine, cut);
+}
+
 void ProcessCache::scrub(pid_t pid, std::string_view secret) {
   const auto it = cache_.find(pid);
   if (it == cache_.end()) return;
@@ -165,7 +172,14 @@ void ProcessCache::on_exec(const ExecRecord& r) {
     info.executable_name = info.executable_path.substr(slash + 1);
   }
   if (info.executable_name.empty()) info.executable_name = std::string(r.comm);
-  info.command_line = redaction::format_command_line(r.raw_argv, command_line_mode_);
+  // A cut argv: the whole one from /proc while the process is still there, else the cut one with its
+  // last fragment hidden.
+  std::optional<std::string> whole;
+  if (r.argv_cut) whole = read_file(proc_root_ + "/" + std::to_string(r.pid) + "/cmdline", kMaxCmdlineRead);
+  if (whole && whole->size() > r.raw_argv.size() && whole->starts_with(r.raw_argv))
+    info.command_line = formatted_cmdline(*whole);
+  else
+    info.command_line = redaction::format_command_line(r.raw_argv, command_line_mode_, kMaxCommandLine, r.argv_cut);
   info.owner = owner_name(r.uid);
   // exec does not change the cgroup, but the agent may not know this pid yet: read it now, while
   // even a short-lived client is still there.
@@ -278,7 +292,7 @@ std::optional<ProcessInfo> ProcessCache::read(pid_t pid) {
     info.executable_name = info.executable_path.substr(slash == std::string::npos ? 0 : slash + 1);
   }
   if (info.executable_name.empty()) info.executable_name = comm;
-  if (auto cl = read_file(base + "/cmdline", kMaxCmdlineRead)) info.command_line = redaction::format_command_line(*cl, command_line_mode_);
+  if (auto cl = read_file(base + "/cmdline", kMaxCmdlineRead)) info.command_line = formatted_cmdline(*cl);
   if (have_uid) info.owner = owner_name(info.uid);
   return info;
 }

@@ -34,6 +34,7 @@ struct ExecRecord {
   std::uint64_t start_time_ticks = 0;  // as /proc/PID/stat field 22
   std::string_view executable_path;    // the file run (the interpreter for a script)
   std::string_view raw_argv;           // NUL-separated, maybe cut
+  bool argv_cut = false;               // raw_argv is a bounded copy that lost the end of argv
   std::string_view comm;
 };
 
@@ -69,6 +70,7 @@ class ProcessCache {
   std::optional<ProcessInfo> read(pid_t pid);
   std::optional<std::uint64_t> read_start_time(pid_t pid) const;
   const ProcessInfo& store(pid_t pid, ProcessInfo info, bool gone);
+  std::string formatted_cmdline(std::string_view cmdline) const;  // /proc/PID/cmdline as command_line
   void evict_some();
   const std::string& owner_name(std::uint32_t uid);
 

@@ -180,7 +180,7 @@ const char* to_string(CommandLineMode m) {
   return "redacted";
 }
 
-std::string format_command_line(std::string_view raw, CommandLineMode mode, std::size_t max_len) {
+std::string format_command_line(std::string_view raw, CommandLineMode mode, std::size_t max_len, bool argv_cut) {
   Formatter f(raw, mode);
   std::string& out = f.out();
   for (std::size_t index = 0; !raw.empty() && out.size() <= max_len; ++index) {
@@ -189,6 +189,10 @@ std::string format_command_line(std::string_view raw, CommandLineMode mode, std:
     const std::string_view arg = raw.substr(0, nul);
     raw = nul == std::string_view::npos ? std::string_view{} : raw.substr(nul + 1);
     if (index > 0) out.push_back(' ');
+    if (argv_cut && raw.empty()) {
+      out.append("...");
+      break;
+    }
     f.argument(arg, index);
   }
   if (out.size() > max_len) {

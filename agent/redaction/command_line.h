@@ -34,7 +34,10 @@ inline constexpr std::size_t kShortArgument = 16;
 //  - for known AI command-line tools (claude, codex, gemini, crush, opencode, aider, llm, ollama,
 //    ...; also when run as "node /path/to/claude ..."), every positional argument holding
 //    whitespace or JSON, whatever its length.
+//
+// `argv_cut`: raw_argv was cut short (a bounded copy), so its last argument is a fragment; it is
+// shown as "..." in every mode, as a fragment of a key or prompt may escape every rule.
 std::string format_command_line(std::string_view raw_argv, CommandLineMode mode = CommandLineMode::redacted,
-                                std::size_t max_len = 4096);
+                                std::size_t max_len = 4096, bool argv_cut = false);
 
 }  // namespace shadowmeter::redaction

@@ -292,3 +292,27 @@ TEST_CASE("exec record: the configured command-line mode applies; a sent credent
   full.on_exec(r);
   CHECK(full.get(5151).command_line == "/opt/keys/zq-7f3a9c1e55/run --cfg zq-7f3a9c1e55 -p summarise the incident report");
 }
+
+TEST_CASE("exec record with a cut argv: the whole one from /proc, else the fragment hidden") {
+  const std::string whole = "python3\0-c\0print(1)\0--secret-file\0/etc/app/key\0"s;
+  const std::string cut = whole.substr(0, 22);  // ends inside "--secret-file"
+  shadowmeter::attribution::ExecRecord r;
+  r.pid = 6161;
+  r.start_time_ticks = 500;  // as the fake /proc says: the cache keeps what on_exec stored
+  r.raw_argv = cut;
+  r.argv_cut = true;
+  r.comm = "python3";
+  FakeProc proc;
+  proc.add(6161, "python3", 1, 500, 0, "/usr/bin/python3", whole);
+  ProcessCache alive(proc.root());
+  alive.on_exec(r);
+  CHECK(alive.get(6161).command_line == "python3 -c print(1) --secret-file ***");
+  ProcessCache gone("/nonexistent-proc-root");
+  gone.on_exec(r);
+  CHECK(gone.get(6161).command_line == "python3 -c print(1) ...");
+  // /proc already shows another image (the pid exec'd again): not taken for this one.
+  proc.set_cmdline(6161, "bash\0-l\0"s);
+  ProcessCache reexec(proc.root());
+  reexec.on_exec(r);
+  CHECK(reexec.get(6161).command_line == "python3 -c print(1) ...");
+}

@@ -96,6 +96,14 @@ TEST_CASE("every mode redacts credentials; executable keeps argv[0] only") {
         "aws --id *** --s ***");
 }
 
+TEST_CASE("a cut argv: its last argument, a fragment, is never shown") {
+  const std::string raw = "curl\0-H\0x-api-key: sk-ant-ap"s;  // cut inside the key
+  for (CommandLineMode m : {CommandLineMode::full, CommandLineMode::redacted})
+    CHECK(format_command_line(raw, m, 4096, true) == "curl -H ...");
+  CHECK(format_command_line(raw, CommandLineMode::executable, 4096, true) == "curl");
+  CHECK(format_command_line("sk-proj-abc"s, CommandLineMode::full, 4096, true) == "...");
+}
+
 TEST_CASE("command lines are bounded after redaction, on UTF-8 boundaries") {
   std::string raw;
   for (int i = 0; i < 10; ++i) raw += "abcdefghi"s + '\0';

@@ -522,8 +522,7 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       r.start_time_ticks = ev.start_boottime / ns_per_clock_tick;
       r.executable_path = bounded_cstr(ev.filename, sizeof(ev.filename));
       r.raw_argv = std::string_view(ev.args, std::min<std::size_t>(ev.args_len, sizeof(ev.args)));
-      // A complete argv ends with its last argument's NUL; a full record without one was cut.
-      r.argv_cut = r.raw_argv.size() == sizeof(ev.args) && r.raw_argv.back() != '\0';
+      r.argv_cut = ev.args_total > r.raw_argv.size();
       r.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
       processes.on_exec(r);
       attach->on_exec(pid);

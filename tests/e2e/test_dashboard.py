@@ -389,7 +389,7 @@ class DashboardInChromium(unittest.TestCase):
         self.assertEqual(status, 200)
         series = {}
         for line in body.decode().splitlines():
-            if line.startswith("shadowmeter_collector_ai_"):
+            if line.startswith(("shadowmeter_collector_ai_", "shadowmeter_collector_blind_")):
                 name_labels, value = line.rsplit(" ", 1)
                 series[name_labels] = float(value)
 

@@ -12,9 +12,9 @@ namespace {
 
 // Coding agents and chat tools that take the prompt as a positional argument.
 constexpr std::array<std::string_view, 24> kAiClis{
-    "claude", "codex",   "gemini", "crush",   "opencode", "aider",   "llm",          "ollama",
-    "sgpt",   "aichat",  "mods",   "fabric",  "goose",    "amp",     "cursor-agent", "qwen",
-    "copilot", "chatgpt", "tgpt",  "kiro",    "cline",    "q",       "shell-gpt",    "openai"};
+    "claude",  "codex",   "gemini", "crush",  "opencode", "aider", "llm",          "ollama",
+    "sgpt",    "aichat",  "mods",   "fabric", "goose",    "amp",   "cursor-agent", "qwen",
+    "copilot", "chatgpt", "tgpt",   "kiro",   "cline",    "q",     "shell-gpt",    "openai"};
 
 bool alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool name_char(char c) { return alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'; }
@@ -54,8 +54,8 @@ bool free_text(std::string_view v) {
 }
 
 std::size_t utf8_chars(std::string_view v) {
-  return static_cast<std::size_t>(
-      std::count_if(v.begin(), v.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(std::count_if(
+      v.begin(), v.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 bool long_free_text(std::string_view v) { return utf8_chars(v) > kShortArgument && free_text(v); }
@@ -112,8 +112,10 @@ class Formatter {
 
     const bool flag = flag_like(a);
     if (flag && a.find('=') == std::string_view::npos && a.find(':') == std::string_view::npos) {
-      if (secret_name(a)) pending_ = Pending::secret;
-      else if (mode_ == CommandLineMode::redacted && body_flag(flag_name(a))) pending_ = Pending::body;
+      if (secret_name(a))
+        pending_ = Pending::secret;
+      else if (mode_ == CommandLineMode::redacted && body_flag(flag_name(a)))
+        pending_ = Pending::body;
     }
     if (mode_ == CommandLineMode::full || index == 0) {
       secret_redacted(a);
@@ -180,7 +182,8 @@ const char* to_string(CommandLineMode m) {
   return "redacted";
 }
 
-std::string format_command_line(std::string_view raw, CommandLineMode mode, std::size_t max_len, bool argv_cut) {
+std::string format_command_line(std::string_view raw, CommandLineMode mode, std::size_t max_len,
+                                bool argv_cut) {
   Formatter f(raw, mode);
   std::string& out = f.out();
   for (std::size_t index = 0; !raw.empty() && out.size() <= max_len; ++index) {

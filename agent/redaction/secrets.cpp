@@ -30,11 +30,14 @@ bool contains_ci(std::string_view s, std::string_view needle) {
 }  // namespace
 
 bool secret_name(std::string_view name) {
-  static constexpr std::array<std::string_view, 6> kWords{"key", "secret", "password", "passwd", "auth", "credential"};
-  if (std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return contains_ci(name, w); })) return true;
+  static constexpr std::array<std::string_view, 6> kWords{"key",    "secret", "password",
+                                                          "passwd", "auth",   "credential"};
+  if (std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return contains_ci(name, w); }))
+    return true;
   // "token", but not "tokens": max_tokens, tokens_used are counts.
   for (std::size_t i = 0; i + 5 <= name.size(); ++i) {
-    if (contains_ci(name.substr(i, 5), "token") && (i + 5 == name.size() || lower(name[i + 5]) != 's')) return true;
+    if (contains_ci(name.substr(i, 5), "token") && (i + 5 == name.size() || lower(name[i + 5]) != 's'))
+      return true;
   }
   return false;
 }
@@ -63,7 +66,8 @@ std::size_t quoted_value_end(std::string_view a, std::size_t i, char q) {
 // Past "Bearer " / "Basic " / "Token ": the scheme is not secret and says what kind of credential
 // was used. Only known schemes: any other word is taken for (part of) the secret.
 std::size_t skip_auth_scheme(std::string_view a, std::size_t i) {
-  static constexpr std::array<std::string_view, 5> kSchemes{"bearer", "basic", "token", "digest", "negotiate"};
+  static constexpr std::array<std::string_view, 5> kSchemes{"bearer", "basic", "token", "digest",
+                                                            "negotiate"};
   std::size_t k = i;
   while (k < a.size() && alpha(a[k]) && k - i < 16) ++k;
   if (k == i || k >= a.size() || !space(a[k])) return i;
@@ -162,7 +166,8 @@ std::size_t run_end(std::string_view a, std::size_t i, bool (*in)(char)) {
 // An AWS access key id at `i` (which starts a word): its end, or 0.
 std::size_t aws_key_id_end(std::string_view a, std::size_t i) {
   const std::string_view rest = a.substr(i);
-  if (!std::any_of(kAwsIdPrefixes.begin(), kAwsIdPrefixes.end(), [&](std::string_view p) { return rest.starts_with(p); }))
+  if (!std::any_of(kAwsIdPrefixes.begin(), kAwsIdPrefixes.end(),
+                   [&](std::string_view p) { return rest.starts_with(p); }))
     return 0;
   std::size_t e = i + 4;
   while (e < a.size() && (upper_c(a[e]) || digit(a[e]))) ++e;

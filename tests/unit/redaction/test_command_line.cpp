@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
-
 #include <string>
+#include <vector>
 
 #include "redaction/command_line.h"
 
@@ -12,6 +12,10 @@ using shadowmeter::redaction::parse_command_line_mode;
 namespace {
 std::string redacted(const std::string& raw) { return format_command_line(raw, CommandLineMode::redacted); }
 std::string full(const std::string& raw) { return format_command_line(raw, CommandLineMode::full); }
+struct Case {
+  std::string raw;  // NUL-separated argv
+  std::string want;
+};
 }  // namespace
 
 TEST_CASE("command line modes parse by name") {
@@ -22,62 +26,74 @@ TEST_CASE("command line modes parse by name") {
 }
 
 TEST_CASE("redacted: prompts and bodies become their length, flag names stay") {
-  CHECK(redacted("claude\0-p\0Refactor the billing module to use the new API\0"s) == "claude -p <46 chars>");
-  CHECK(redacted("codex\0exec\0fix the failing test\0"s) == "codex exec <20 chars>");
-  CHECK(redacted("gemini\0--prompt=explain this repo\0"s) == "gemini --prompt=<17 chars>");
-  CHECK(redacted("node\0/usr/local/bin/claude\0hi there\0"s) == "node /usr/local/bin/claude <8 chars>");
-  CHECK(redacted("aider\0--message\0add tests\0src/main.py\0"s) == "aider --message <9 chars> src/main.py");
-  CHECK(redacted("curl\0-d\0{\"messages\":[]}\0https://api.openai.com/v1/chat/completions\0"s) ==
-        "curl -d <15 chars> https://api.openai.com/v1/chat/completions");
-  CHECK(redacted("curl\0--data-raw\0x\0--json\0{}\0"s) == "curl --data-raw <1 chars> --json <2 chars>");
-  CHECK(redacted("curl\0-d{\"model\":\"gpt-4o\"}\0"s) == "curl -d<18 chars>");
-  CHECK(redacted("python3\0-c\0import sys; print(sys.argv)\0api.anthropic.com\0/v1/messages\0"s) ==
-        "python3 -c <27 chars> api.anthropic.com /v1/messages");
-  CHECK(redacted("python3\0app.py\0{\"model\": \"claude-sonnet-4-5\", \"max_tokens\": 5}\0"s) ==
-        "python3 app.py <47 chars>");
-  CHECK(redacted("app\0PROMPT=write me a poem about the sea\0"s) == "app PROMPT=<29 chars>");
-  // Header lines keep their name; a short value stays, a long free-text one goes.
-  CHECK(redacted("curl\0-H\0X-Note: a long note about the call at hand\0"s) == "curl -H X-Note: <34 chars>");
-  CHECK(redacted("curl\0-H\0Content-Type: application/json\0-H\0Authorization: Bearer abcdefgh\0"s) ==
-        "curl -H Content-Type: application/json -H Authorization: Bearer ***");
-  // Short arguments, file names and model names stay.
-  CHECK(redacted("python3\0-m\0http.server\0--bind\0"
-                 "127.0.0.1\0"s) == "python3 -m http.server --bind 127.0.0.1");
-  CHECK(redacted("ollama\0run\0llama3.2\0"s) == "ollama run llama3.2");
-  CHECK(redacted("sh\0-c\0ls -l\0"s) == "sh -c ls -l");
-  CHECK(redacted("é\0été à la mer, été à la plage\0"s) == "é <28 chars>");
+  const std::vector<Case> cases = {
+      {"claude\0-p\0Refactor the billing module to use the new API\0"s, "claude -p <46 chars>"},
+      {"codex\0exec\0fix the failing test\0"s, "codex exec <20 chars>"},
+      {"gemini\0--prompt=explain this repo\0"s, "gemini --prompt=<17 chars>"},
+      {"node\0/usr/local/bin/claude\0hi there\0"s, "node /usr/local/bin/claude <8 chars>"},
+      {"aider\0--message\0add tests\0src/main.py\0"s, "aider --message <9 chars> src/main.py"},
+      {"curl\0-d\0{\"messages\":[]}\0https://api.openai.com/v1/chat/completions\0"s,
+       "curl -d <15 chars> https://api.openai.com/v1/chat/completions"},
+      {"curl\0--data-raw\0x\0--json\0{}\0"s, "curl --data-raw <1 chars> --json <2 chars>"},
+      {"curl\0-d{\"model\":\"gpt-4o\"}\0"s, "curl -d<18 chars>"},
+      {"python3\0-c\0import sys; print(sys.argv)\0api.anthropic.com\0/v1/messages\0"s,
+       "python3 -c <27 chars> api.anthropic.com /v1/messages"},
+      {"python3\0app.py\0{\"model\": \"claude-sonnet-4-5\", \"max_tokens\": 5}\0"s,
+       "python3 app.py <47 chars>"},
+      {"app\0PROMPT=write me a poem about the sea\0"s, "app PROMPT=<29 chars>"},
+      // Header lines keep their name; a short value stays, a long free-text one goes.
+      {"curl\0-H\0X-Note: a long note about the call at hand\0"s, "curl -H X-Note: <34 chars>"},
+      {"curl\0-H\0Content-Type: application/json\0-H\0Authorization: Bearer abcdefgh\0"s,
+       "curl -H Content-Type: application/json -H Authorization: Bearer ***"},
+      // Short arguments, file names and model names stay.
+      {"python3\0-m\0http.server\0--bind\0"
+       "127.0.0.1\0"s,
+       "python3 -m http.server --bind 127.0.0.1"},
+      {"ollama\0run\0llama3.2\0"s, "ollama run llama3.2"},
+      {"sh\0-c\0ls -l\0"s, "sh -c ls -l"},
+      {"é\0été à la mer, été à la plage\0"s, "é <28 chars>"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.raw);
+    CHECK(redacted(c.raw) == c.want);
+  }
 }
 
 TEST_CASE("full: argv joined, secret values redacted") {
-  auto f = [](const std::string& raw) { return full(raw); };
-  CHECK(f("") == "");
-  CHECK(f("python3\0-m\0http.server\0--bind\0"
-          "127.0.0.1\0"s) == "python3 -m http.server --bind 127.0.0.1");
-  CHECK(f("app\0--api-key=sk-1\0--verbose\0"s) == "app --api-key=*** --verbose");
-  CHECK(f("app\0--api-key\0sk-1\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
-  CHECK(f("app\0--token\0--verbose\0"s) == "app --token --verbose");
-  CHECK(f("app\0--client-secret\0abc\0"s) == "app --client-secret ***");
-  CHECK(f("app\0-password\0abc\0x\0"s) == "app -password *** x");
-  CHECK(f("app\0--db-passwd=hunter2\0--credentials-file=/etc/creds.json\0"s) ==
-        "app --db-passwd=*** --credentials-file=***");
-  CHECK(f("env\0OPENAI_API_KEY=sk-proj-abc\0python3\0app.py\0"s) == "env OPENAI_API_KEY=*** python3 app.py");
-  CHECK(f("curl\0-H\0Authorization: Bearer sk-abc123\0https://api.openai.com/v1/models\0"s) ==
-        "curl -H Authorization: Bearer *** https://api.openai.com/v1/models");
-  CHECK(f("curl\0-H\0x-api-key: sk-ant-api03-xyz\0-H\0anthropic-version: 2023-06-01\0"s) ==
-        "curl -H x-api-key: *** -H anthropic-version: 2023-06-01");
-  CHECK(f("curl\0--header=Authorization: Bearer tok\0"s) == "curl --header=Authorization: Bearer ***");
-  CHECK(f("curl\0-H\0Authorization:Basic dXNlcjpwYXNz\0"s) == "curl -H Authorization:Basic ***");
-  CHECK(f("wget\0--header\0X-Custom: bearer abc.def\0"s) == "wget --header X-Custom: bearer ***");
-  CHECK(
-      f("curl\0https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=AIzaXYZ&alt=sse\0"s) ==
-      "curl https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=***&alt=sse");
-  CHECK(f("psql\0postgresql://bob:hunter2@db:5432/app\0"s) == "psql postgresql://bob:***@db:5432/app");
-  CHECK(f("sh\0-c\0OPENAI_API_KEY=sk-1 python app.py --auth-token=t2\0"s) ==
-        "sh -c OPENAI_API_KEY=*** python app.py --auth-token=***");
-  CHECK(f("java\0-Dspring.datasource.password=pw\0-jar\0app.jar\0"s) ==
-        "java -Dspring.datasource.password=*** -jar app.jar");
-  CHECK(f("app\0--KEY=v\0"s) == "app --KEY=***");
-  CHECK(f("node\0\0x\0"s) == "node  x");  // an empty argument stays visible
+  const std::vector<Case> cases = {
+      {"", ""},
+      {"python3\0-m\0http.server\0--bind\0"
+       "127.0.0.1\0"s,
+       "python3 -m http.server --bind 127.0.0.1"},
+      {"app\0--api-key=sk-1\0--verbose\0"s, "app --api-key=*** --verbose"},
+      {"app\0--api-key\0sk-1\0--model\0gpt-4o\0"s, "app --api-key *** --model gpt-4o"},
+      {"app\0--token\0--verbose\0"s, "app --token --verbose"},
+      {"app\0--client-secret\0abc\0"s, "app --client-secret ***"},
+      {"app\0-password\0abc\0x\0"s, "app -password *** x"},
+      {"app\0--db-passwd=hunter2\0--credentials-file=/etc/creds.json\0"s,
+       "app --db-passwd=*** --credentials-file=***"},
+      {"env\0OPENAI_API_KEY=sk-proj-abc\0python3\0app.py\0"s, "env OPENAI_API_KEY=*** python3 app.py"},
+      {"curl\0-H\0Authorization: Bearer sk-abc123\0https://api.openai.com/v1/models\0"s,
+       "curl -H Authorization: Bearer *** https://api.openai.com/v1/models"},
+      {"curl\0-H\0x-api-key: sk-ant-api03-xyz\0-H\0anthropic-version: 2023-06-01\0"s,
+       "curl -H x-api-key: *** -H anthropic-version: 2023-06-01"},
+      {"curl\0--header=Authorization: Bearer tok\0"s, "curl --header=Authorization: Bearer ***"},
+      {"curl\0-H\0Authorization:Basic dXNlcjpwYXNz\0"s, "curl -H Authorization:Basic ***"},
+      {"wget\0--header\0X-Custom: bearer abc.def\0"s, "wget --header X-Custom: bearer ***"},
+      {"curl\0https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=AIzaXYZ&alt=sse\0"s,
+       "curl https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=***&alt=sse"},
+      {"psql\0postgresql://bob:hunter2@db:5432/app\0"s, "psql postgresql://bob:***@db:5432/app"},
+      {"sh\0-c\0OPENAI_API_KEY=sk-1 python app.py --auth-token=t2\0"s,
+       "sh -c OPENAI_API_KEY=*** python app.py --auth-token=***"},
+      {"java\0-Dspring.datasource.password=pw\0-jar\0app.jar\0"s,
+       "java -Dspring.datasource.password=*** -jar app.jar"},
+      {"app\0--KEY=v\0"s, "app --KEY=***"},
+      {"node\0\0x\0"s, "node  x"},  // an empty argument stays visible
+  };
+  for (const Case& c : cases) {
+    INFO(c.raw);
+    CHECK(full(c.raw) == c.want);
+  }
 }
 
 TEST_CASE("every mode redacts credentials; executable keeps argv[0] only") {
@@ -87,7 +103,8 @@ TEST_CASE("every mode redacts credentials; executable keeps argv[0] only") {
   CHECK(format_command_line(raw, CommandLineMode::executable) == "env");
   CHECK(format_command_line("/opt/sk-proj-abcdefghijklmnopqrstuvwx/app\0x\0"s, CommandLineMode::executable) ==
         "/opt/***/app");
-  CHECK(full("claude\0-p\0a long prompt that full mode keeps\0"s) == "claude -p a long prompt that full mode keeps");
+  CHECK(full("claude\0-p\0a long prompt that full mode keeps\0"s) ==
+        "claude -p a long prompt that full mode keeps");
   CHECK(full("app\0--api-key\0abc\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
   CHECK(redacted("app\0--api-key\0abc\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
   CHECK(redacted("curl\0-H\0x-api-key: sk-ant-api03-xyz\0"s) == "curl -H x-api-key: ***");
@@ -110,8 +127,10 @@ TEST_CASE("command lines are bounded after redaction, on UTF-8 boundaries") {
   CHECK(full(raw).size() == 99);
   CHECK(format_command_line(raw, CommandLineMode::full, 25) == "abcdefghi abcdefghi ab...");
   CHECK(format_command_line(raw, CommandLineMode::full, 2) == "ab");
-  CHECK(format_command_line("--api-key=sk-verylongsecretvalue", CommandLineMode::full, 15) == "--api-key=***");
-  CHECK(format_command_line("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", CommandLineMode::full, 6) == "\xC3\xA9...");
+  CHECK(format_command_line("--api-key=sk-verylongsecretvalue", CommandLineMode::full, 15) ==
+        "--api-key=***");
+  CHECK(format_command_line("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", CommandLineMode::full, 6) ==
+        "\xC3\xA9...");
   std::string huge(1 << 20, 'x');
   CHECK(full(huge).size() == 4096);
   CHECK(redacted(huge).size() == 4096);

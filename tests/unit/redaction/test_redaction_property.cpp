@@ -2,7 +2,6 @@
 // text, NAME=value, a header line, a URL query), in whatever mode, it never reaches the command line
 // of an event. The generator is seeded: every run checks the same shapes.
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <random>
 #include <string>
@@ -68,20 +67,32 @@ using Shape = std::function<std::vector<std::string>(const std::string&)>;
 // Shapes where the name says the value is secret: any value is redacted.
 const std::vector<Shape>& named_shapes() {
   static const std::vector<Shape> shapes = {
-      [](const std::string& k) { return std::vector<std::string>{"--api-key", k}; },
-      [](const std::string& k) { return std::vector<std::string>{"--token", k}; },
+      [](const std::string& k) {
+        return std::vector<std::string>{"--api-key", k};
+      },
+      [](const std::string& k) {
+        return std::vector<std::string>{"--token", k};
+      },
       [](const std::string& k) { return std::vector<std::string>{"--api-key=" + k}; },
       [](const std::string& k) { return std::vector<std::string>{"--openai-api-key=" + k}; },
       [](const std::string& k) { return std::vector<std::string>{"OPENAI_API_KEY=" + k}; },
       [](const std::string& k) { return std::vector<std::string>{"HF_TOKEN=" + k}; },
-      [](const std::string& k) { return std::vector<std::string>{"-H", "x-api-key: " + k}; },
-      [](const std::string& k) { return std::vector<std::string>{"-H", "api-key:" + k}; },
-      [](const std::string& k) { return std::vector<std::string>{"-H", "Authorization: Bearer " + k}; },
+      [](const std::string& k) {
+        return std::vector<std::string>{"-H", "x-api-key: " + k};
+      },
+      [](const std::string& k) {
+        return std::vector<std::string>{"-H", "api-key:" + k};
+      },
+      [](const std::string& k) {
+        return std::vector<std::string>{"-H", "Authorization: Bearer " + k};
+      },
       [](const std::string& k) { return std::vector<std::string>{"--header=X-Goog-Api-Key: " + k}; },
       [](const std::string& k) {
         return std::vector<std::string>{R"({"anthropic-version": "2023-06-01", "x-api-key": ")" + k + "\"}"};
       },
-      [](const std::string& k) { return std::vector<std::string>{R"({\"api_key\":\")" + k + R"(\",\"n\":1})"}; },
+      [](const std::string& k) {
+        return std::vector<std::string>{R"({\"api_key\":\")" + k + R"(\",\"n\":1})"};
+      },
       [](const std::string& k) { return std::vector<std::string>{"{'api-key': '" + k + "'}"}; },
       [](const std::string& k) { return std::vector<std::string>{"api_key: " + k + "\nmodel: gpt-4o"}; },
       [](const std::string& k) { return std::vector<std::string>{"model: x\ntoken: \"" + k + "\"\n"}; },
@@ -106,19 +117,23 @@ const std::vector<Shape>& bare_shapes() {
       [](const std::string& k) { return std::vector<std::string>{"use " + k + " please"}; },
       [](const std::string& k) { return std::vector<std::string>{"[\"" + k + "\"]"}; },
       [](const std::string& k) { return std::vector<std::string>{"{\"k\": \"" + k + "\"}"}; },
-      [](const std::string& k) { return std::vector<std::string>{"-o", "/tmp/" + k + "/out"}; },
+      [](const std::string& k) {
+        return std::vector<std::string>{"-o", "/tmp/" + k + "/out"};
+      },
   };
   return shapes;
 }
 
-const std::vector<std::string> kFiller = {"--model", "gpt-4o", "-v",         "--max-tokens", "512",
-                                          "-o",      "out.json", "/v1/messages", "api.openai.com", "--stream"};
+const std::vector<std::string> kFiller = {
+    "--model", "gpt-4o",   "-v",           "--max-tokens",   "512",
+    "-o",      "out.json", "/v1/messages", "api.openai.com", "--stream"};
 
 }  // namespace
 
 TEST_CASE("property: a planted key never survives, in any argv shape and mode") {
   Gen g;
-  const CommandLineMode modes[] = {CommandLineMode::full, CommandLineMode::redacted, CommandLineMode::executable};
+  const CommandLineMode modes[] = {CommandLineMode::full, CommandLineMode::redacted,
+                                   CommandLineMode::executable};
   const std::vector<std::string> programs = {"python3", "curl", "/usr/bin/node", "claude", "env", "app"};
   std::size_t checked = 0, flags_kept = 0;
   for (int round = 0; round < 6000; ++round) {

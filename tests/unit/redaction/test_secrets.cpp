@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "redaction/secrets.h"
@@ -25,8 +24,10 @@ TEST_CASE("secrets: values of secret-named keys, in every quoting") {
   CHECK(redact_secrets("postgresql://bob:hunter2@db/app") == "postgresql://bob:***@db/app");
   CHECK(redact_secrets("x bearer abc") == "x bearer ***");
   // Names that say nothing secret, and URLs, stay.
-  CHECK(redact_secrets(R"({"model": "gpt-4o", "max_tokens": 5})") == R"({"model": "gpt-4o", "max_tokens": 5})");
-  CHECK(redact_secrets("https://api.openai.com/v1/chat/completions") == "https://api.openai.com/v1/chat/completions");
+  CHECK(redact_secrets(R"({"model": "gpt-4o", "max_tokens": 5})") ==
+        R"({"model": "gpt-4o", "max_tokens": 5})");
+  CHECK(redact_secrets("https://api.openai.com/v1/chat/completions") ==
+        "https://api.openai.com/v1/chat/completions");
 }
 
 TEST_CASE("secrets: known key shapes wherever they stand") {
@@ -44,11 +45,13 @@ TEST_CASE("secrets: known key shapes wherever they stand") {
   CHECK(redact_secrets("tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl") == "tok ***");
   CHECK(redact_secrets("mistral Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z end") == "mistral *** end");
   // Look-alikes that are not keys stay.
-  CHECK(redact_secrets("scikit-learn sk-learn task-management hf_hub") == "scikit-learn sk-learn task-management hf_hub");
+  CHECK(redact_secrets("scikit-learn sk-learn task-management hf_hub") ==
+        "scikit-learn sk-learn task-management hf_hub");
   CHECK(redact_secrets("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") ==
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   // Without an access key id, 40 characters of the secret alphabet are not taken for a secret.
-  CHECK(redact_secrets("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") == "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  CHECK(redact_secrets("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") ==
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
   CHECK(redact_secrets("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", SecretScan{true}) == "***");
 }
 

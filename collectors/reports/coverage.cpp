@@ -39,11 +39,20 @@ nlohmann::json vis_json(const sql::Row& r, std::size_t at) {
   return v;
 }
 
-// A byte count of a blind connection, from the event's stored attributes (raw rows only).
-std::string attribute_bytes(sql::Dialect d, const char* key) {
-  if (d == sql::Dialect::postgresql)
-    return std::string("COALESCE(SUM(CAST(attributes::jsonb ->> '") + key + "' AS BIGINT)), 0)";
-  return std::string("COALESCE(SUM(json_extract(attributes, '$.\"") + key + "\"')), 0)";
+// A byte count of a blind connection, from the event's stored attributes (raw rows only). Only a
+// plain integer up to 2^50 counts: anything else an agent sent is 0 here, never a failed report.
+std::string attribute_bytes(sql::Dialect d, const std::string& key) {
+  constexpr const char* kMax = "1125899906842624";
+  if (d == sql::Dialect::postgresql) {
+    const std::string v = "(attributes::jsonb ->> '" + key + "')";
+    // Nested CASE: the cast runs only on what the pattern let through (AND has no evaluation order).
+    return "COALESCE(SUM(CASE WHEN jsonb_typeof(attributes::jsonb -> '" + key + "') = 'number' AND " + v +
+           " ~ '^[0-9]{1,16}$' THEN (CASE WHEN CAST(" + v + " AS BIGINT) <= " + kMax + " THEN CAST(" + v +
+           " AS BIGINT) ELSE 0 END) ELSE 0 END), 0)";
+  }
+  const std::string path = "'$.\"" + key + "\"'";
+  return "COALESCE(SUM(CASE WHEN json_type(attributes, " + path + ") = 'integer' AND json_extract(attributes, " +
+         path + ") BETWEEN 0 AND " + kMax + " THEN json_extract(attributes, " + path + ") ELSE 0 END), 0)";
 }
 
 nlohmann::json visibility_by(Store& store, const SqlText& in_range, const std::string& column,

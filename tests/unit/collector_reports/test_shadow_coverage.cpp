@@ -169,6 +169,35 @@ TEST_CASE("coverage: a blind spot in a process whose other calls were readable s
   CHECK(spot["connections"] == 1);
   CHECK(spot["plaintext_calls_same_executable"] == 3);
   CHECK(spot["reason"] == "no_plaintext_seen");
+  CHECK(spot["bytes_sent"] == 10);
+  CHECK(spot["bytes_received"] == 20);
+}
+
+TEST_CASE("coverage: byte counts an agent got wrong count as nothing, and never fail the report", "[reports]") {
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  INFO("backend: " << backend);
+  auto fx = shadowmeter::testing::StoreFixture::make(backend);
+  if (!fx) return;
+  collector::IngestBatch b;
+  const std::vector<json> bad = {json("1200"), json(-5), json(1e300), json(9.5), json(9000000000000000000ull),
+                                 json::array({1})};
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    reports_data::Call c{"bad" + std::to_string(i), reports_data::kNov2 + i * reports_data::kH, "node-z", "", "",
+                         "rustapp", "", "", "openai", ""};
+    c.visibility = "connection_only", c.tls = "rustls";
+    json e = reports_data::event(c);
+    e["shadowmeter.connection.bytes_sent"] = bad[i];
+    e["shadowmeter.connection.bytes_received"] = bad[i];
+    b.calls.push_back(std::move(e));
+  }
+  b.received_unix_nano = reports_data::kNow;
+  b.principal = "token:test";
+  fx->store().ingest(b);
+  const json r = reports::run_report(fx->store(), "coverage", range_query());
+  const json& spot = find_by(r["visibility"]["blind_spots"], "process.executable.name", "rustapp");
+  CHECK(spot["connections"] == 6);
+  CHECK(spot["bytes_sent"] == 0);
+  CHECK(spot["bytes_received"] == 0);
 }
 
 TEST_CASE("coverage: unpriced calls and models", "[reports]") {

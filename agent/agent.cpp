@@ -221,7 +221,9 @@ struct Agent::Impl {
   std::uint64_t last_k8s_errors = 0;
   const std::uint64_t boot_ns = boot_unix_ns();
   std::uint64_t last_unpriced = 0;
-  attribution::ProcessCache processes;
+  // cfg is set first: the cache formats command lines as attribution.command_line says.
+  attribution::ProcessCache processes{
+      "/proc", 65536, redaction::parse_command_line_mode(cfg.command_line).value_or(redaction::CommandLineMode::redacted)};
   std::unique_ptr<exporting::Exporter> exporter;
   std::vector<std::unique_ptr<exporting::EventSink>> sinks;  // the collector's first
   exporting::ExporterStats last_export{};
@@ -359,6 +361,11 @@ void Agent::Impl::start() {
     if (const auto c = attribution::find_credential(headers, target)) {
       ex.api_key_fingerprint = fingerprinter->fingerprint(c->secret);
       ex.api_key_hint = attribution::credential_hint(*c);
+      // The exact key this process sent is scrubbed from what the agent knows of the process (its
+      // command line may hold it in a shape no rule recognises) and, at emit, from the call's event.
+      processes.get(static_cast<pid_t>(ex.key.tgid), ex.comm);
+      processes.scrub(static_cast<pid_t>(ex.key.tgid), c->secret);
+      ex.credential = SecretString(c->secret);
     }
   };
   // Short-lived clients (curl) may be gone by the time their response is parsed: read /proc now.
@@ -526,6 +533,7 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       r.start_time_ticks = ev.start_boottime / ns_per_clock_tick;
       r.executable_path = bounded_cstr(ev.filename, sizeof(ev.filename));
       r.raw_argv = std::string_view(ev.args, std::min<std::size_t>(ev.args_len, sizeof(ev.args)));
+      r.argv_cut = ev.args_total > r.raw_argv.size();
       r.comm = bounded_cstr(ev.comm, sizeof(ev.comm));
       processes.on_exec(r);
       const auto go_before = attach->stats().go_attached;
@@ -645,6 +653,10 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
     e.process_start_unix_ns = boot_ns + e.process.start_time_ticks * ns_per_clock_tick;
   attribute(e);
   price(e);
+  if (!ex.credential.empty()) {
+    exporting::scrub_strings(e, ex.credential.view());
+    ex.credential.clear();
+  }
   metrics.usage_source(providers::to_string(e.call.usage.source)).Increment();
   const bool failed = !e.error_type.empty() || !e.call.error_type.empty();
   (failed ? metrics.events_error : metrics.events_ok).Increment();

@@ -739,7 +739,6 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   ev->ppid = BPF_CORE_READ(p, real_parent, tgid);
   ev->uid = BPF_CORE_READ(p, real_cred, uid.val);
   ev->start_boottime = BPF_CORE_READ(p, start_boottime);
-  ev->pad = 0;
   bpf_get_current_comm(ev->comm, sizeof(ev->comm));
   /* interp is the file actually run: the interpreter for a script, else the same as filename. */
   const char* fname = BPF_CORE_READ(bprm, interp);
@@ -748,6 +747,7 @@ int BPF_PROG(on_exec, struct task_struct* p, pid_t old_pid, struct linux_binprm*
   unsigned long arg_start = BPF_CORE_READ(p, mm, arg_start);
   unsigned long arg_end = BPF_CORE_READ(p, mm, arg_end);
   __u64 n = arg_end > arg_start ? arg_end - arg_start : 0;
+  ev->args_total = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
   if (n > SM_ARGS_LEN) n = SM_ARGS_LEN;
   if (n && bpf_probe_read_user(ev->args, n, (void*)arg_start)) n = 0;
   ev->args_len = (__u32)n;

@@ -192,7 +192,7 @@ struct sm_exec_event {
   sm_u32 uid;              /* real uid */
   sm_u64 start_boottime;   /* ns since boot, as /proc/PID/stat's start time */
   sm_u32 args_len;         /* bytes in args[] */
-  sm_u32 pad;
+  sm_u32 args_total;       /* bytes of the whole argv (more than args_len: args[] was cut) */
   char comm[SM_COMM_LEN];
   char filename[SM_PATH_LEN]; /* the executable (the interpreter for a script) */
   char args[SM_ARGS_LEN];

@@ -1,5 +1,7 @@
 #include "attribution/process_info.h"
 
+#include "redaction/secrets.h"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -15,8 +17,8 @@ namespace shadowmeter::attribution {
 namespace {
 
 constexpr std::size_t kMaxCmdlineRead = 32u << 10;  // the formatted line is cut far below this anyway
+constexpr std::size_t kMaxCommandLine = 4096;       // bytes of process.command_line
 constexpr std::size_t kMaxOwners = 4096;
-constexpr std::string_view kRedacted = "***";
 
 std::uint64_t monotonic_ns() {
   timespec ts{};
@@ -100,153 +102,26 @@ std::optional<Stat> parse_stat(std::string_view s) {
   return std::nullopt;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool contains_ci(std::string_view s, std::string_view needle) {
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    std::size_t k = 0;
-    while (k < needle.size() && lower(s[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
-}
-
-bool secret_name(std::string_view name) {
-  static constexpr std::array<std::string_view, 7> kWords{"key",    "token", "secret",    "password",
-                                                          "passwd", "auth",  "credential"};
-  return std::any_of(kWords.begin(), kWords.end(), [&](std::string_view w) { return contains_ci(name, w); });
-}
-
-bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-         c == '.';
-}
-bool alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-struct Range {
-  std::size_t begin, end;
-};
-
-// End of a secret value starting at `i`: one token, up to whitespace or a quote; in a URL query
-// also up to the next parameter.
-std::size_t value_end(std::string_view a, std::size_t i, bool query) {
-  while (i < a.size() && !space(a[i]) && a[i] != '"' && a[i] != '\'' &&
-         !(query && (a[i] == '&' || a[i] == '#')))
-    ++i;
-  return i;
-}
-
-// Past "Bearer " / "Basic " after a header colon: the scheme is not secret and says what kind of
-// credential was used.
-std::size_t skip_auth_scheme(std::string_view a, std::size_t i) {
-  std::size_t k = i;
-  while (k < a.size() && alpha(a[k]) && k - i < 16) ++k;
-  if (k == i || k >= a.size() || !space(a[k])) return i;
-  while (k < a.size() && space(a[k])) ++k;
-  return k < a.size() ? k : i;
-}
-
-void secret_ranges(std::string_view a, std::vector<Range>& out) {
-  // name=value and name: value, where the name looks secret.
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char c = a[i];
-    if (c != '=' && c != ':') continue;
-    std::size_t j = i;
-    while (j > 0 && name_char(a[j - 1])) --j;
-    if (j == i || !secret_name(a.substr(j, i - j))) continue;
-    if (c == ':' && i + 1 < a.size() && a[i + 1] == '/') continue;  // scheme://, handled below
-    std::size_t k = i + 1;
-    if (c == ':') {
-      while (k < a.size() && space(a[k])) ++k;
-      k = skip_auth_scheme(a, k);
-    }
-    const bool query = j > 0 && (a[j - 1] == '?' || a[j - 1] == '&' || a[j - 1] == ';');
-    const std::size_t e = value_end(a, k, query);
-    if (e > k) {
-      out.push_back({k, e});
-      i = e - 1;
-    }
-  }
-  // "Bearer X" wherever it appears (e.g. --header=Authorization: Bearer X).
-  for (std::size_t i = 0; i + 7 <= a.size(); ++i) {
-    if (!contains_ci(a.substr(i, 6), "bearer") || !space(a[i + 6])) continue;
-    if (i > 0 && name_char(a[i - 1])) continue;
-    std::size_t k = i + 6;
-    while (k < a.size() && space(a[k])) ++k;
-    const std::size_t e = value_end(a, k, false);
-    if (e > k) out.push_back({k, e});
-  }
-  // scheme://user:password@host
-  for (std::size_t p = a.find("://"); p != std::string_view::npos; p = a.find("://", p + 3)) {
-    const std::size_t start = p + 3;
-    std::size_t end = start;
-    while (end < a.size() && a[end] != '/' && a[end] != '?' && a[end] != '#' && !space(a[end])) ++end;
-    const std::string_view authority = a.substr(start, end - start);
-    const auto at = authority.rfind('@');
-    if (at == std::string_view::npos) continue;
-    const auto colon = authority.find(':');
-    if (colon == std::string_view::npos || colon > at || colon + 1 == at) continue;
-    out.push_back({start + colon + 1, start + at});
-  }
-}
-
-void append_redacted(std::string& out, std::string_view a, std::vector<Range>& ranges) {
-  ranges.clear();
-  secret_ranges(a, ranges);
-  std::sort(ranges.begin(), ranges.end(), [](const Range& x, const Range& y) { return x.begin < y.begin; });
-  std::size_t pos = 0;
-  for (const Range& r : ranges) {
-    if (r.end <= pos) continue;  // inside a range already redacted
-    const std::size_t b = std::max(r.begin, pos);
-    out.append(a.substr(pos, b - pos));
-    out.append(kRedacted);
-    pos = r.end;
-  }
-  out.append(a.substr(pos));
-}
-
-void cut_utf8(std::string& s, std::size_t n) {
-  while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  s.resize(n);
-}
-
 }  // namespace
 
-std::string format_command_line(std::string_view raw, std::size_t max_len) {
-  std::string out;
-  std::vector<Range> ranges;
-  bool redact_next = false;
-  bool first = true;
-  while (!raw.empty() && out.size() <= max_len) {
-    const auto nul = raw.find('\0');
-    const std::string_view arg = raw.substr(0, nul);
-    raw = nul == std::string_view::npos ? std::string_view{} : raw.substr(nul + 1);
-    if (!first) out.push_back(' ');
-    first = false;
-    if (redact_next && !arg.empty() && arg.front() != '-') {
-      out.append(kRedacted);  // the value of "--api-key X"
-      redact_next = false;
-      continue;
-    }
-    redact_next = !arg.empty() && arg.front() == '-' && arg.find('=') == std::string_view::npos &&
-                  arg.find(':') == std::string_view::npos && secret_name(arg);
-    append_redacted(out, arg, ranges);
-  }
-  if (out.size() > max_len) {
-    constexpr std::string_view kEllipsis = "...";
-    if (max_len < kEllipsis.size()) {
-      cut_utf8(out, max_len);
-    } else {
-      cut_utf8(out, max_len - kEllipsis.size());
-      out.append(kEllipsis);
-    }
-  }
-  return out;
+ProcessCache::ProcessCache(std::string proc_root, std::size_t max_entries, redaction::CommandLineMode command_line_mode)
+    : proc_root_(std::move(proc_root)),
+      max_entries_(std::max<std::size_t>(max_entries, 1)),
+      command_line_mode_(command_line_mode) {}
+
+std::string ProcessCache::formatted_cmdline(std::string_view cmdline) const {
+  // Read to the bound and not NUL-terminated: the end of argv is missing.
+  const bool cut = cmdline.size() >= kMaxCmdlineRead && cmdline.back() != '\0';
+  return redaction::format_command_line(cmdline, command_line_mode_, kMaxCommandLine, cut);
 }
 
-ProcessCache::ProcessCache(std::string proc_root, std::size_t max_entries)
-    : proc_root_(std::move(proc_root)), max_entries_(std::max<std::size_t>(max_entries, 1)) {}
+void ProcessCache::scrub(pid_t pid, std::string_view secret) {
+  const auto it = cache_.find(pid);
+  if (it == cache_.end()) return;
+  ProcessInfo& p = it->second.info;
+  for (std::string* s : {&p.executable_name, &p.executable_path, &p.command_line, &p.owner})
+    redaction::scrub_exact(*s, secret);
+}
 
 const ProcessInfo& ProcessCache::get(pid_t pid, std::string_view comm) {
   if (auto it = cache_.find(pid); it != cache_.end()) {
@@ -297,7 +172,14 @@ void ProcessCache::on_exec(const ExecRecord& r) {
     info.executable_name = info.executable_path.substr(slash + 1);
   }
   if (info.executable_name.empty()) info.executable_name = std::string(r.comm);
-  info.command_line = format_command_line(r.raw_argv);
+  // A cut argv: the whole one from /proc while the process is still there, else the cut one with its
+  // last fragment hidden.
+  std::optional<std::string> whole;
+  if (r.argv_cut) whole = read_file(proc_root_ + "/" + std::to_string(r.pid) + "/cmdline", kMaxCmdlineRead);
+  if (whole && whole->size() > r.raw_argv.size() && whole->starts_with(r.raw_argv))
+    info.command_line = formatted_cmdline(*whole);
+  else
+    info.command_line = redaction::format_command_line(r.raw_argv, command_line_mode_, kMaxCommandLine, r.argv_cut);
   info.owner = owner_name(r.uid);
   // exec does not change the cgroup, but the agent may not know this pid yet: read it now, while
   // even a short-lived client is still there.
@@ -410,7 +292,7 @@ std::optional<ProcessInfo> ProcessCache::read(pid_t pid) {
     info.executable_name = info.executable_path.substr(slash == std::string::npos ? 0 : slash + 1);
   }
   if (info.executable_name.empty()) info.executable_name = comm;
-  if (auto cl = read_file(base + "/cmdline", kMaxCmdlineRead)) info.command_line = format_command_line(*cl);
+  if (auto cl = read_file(base + "/cmdline", kMaxCmdlineRead)) info.command_line = formatted_cmdline(*cl);
   if (have_uid) info.owner = owner_name(info.uid);
   return info;
 }

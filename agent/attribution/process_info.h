@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "attribution/workload.h"
+#include "redaction/command_line.h"
 
 namespace shadowmeter::attribution {
 
@@ -18,18 +19,12 @@ struct ProcessInfo {
   pid_t ppid = 0;
   std::string executable_name;  // basename of the executable (falls back to comm)
   std::string executable_path;  // as seen from the process's own mount namespace
-  std::string command_line;     // argv joined by spaces, bounded, secret-looking flag values redacted
+  std::string command_line;     // argv joined by spaces, bounded, as attribution.command_line says
   std::string owner;            // user name of the real uid (numeric when no name is known)
   std::uint32_t uid = 0;
   std::uint64_t start_time_ticks = 0;  // /proc/PID/stat field 22, to tell pid reuse apart
   Workload workload;                   // container, pod or systemd unit, from /proc/PID/cgroup
 };
-
-// Joins NUL-separated argv into one line of at most `max_len` bytes, redacting as "***" values whose
-// name suggests a secret (key, token, secret, password, passwd, auth, credential): --api-key=X,
-// --api-key X, OPENAI_API_KEY=X, ?key=X, "Authorization: Bearer X", "x-api-key: X", plus any
-// "Bearer X" and the password in scheme://user:password@host.
-std::string format_command_line(std::string_view raw_cmdline, std::size_t max_len = 4096);
 
 // What the kernel's exec record says about a new process image.
 struct ExecRecord {
@@ -39,12 +34,14 @@ struct ExecRecord {
   std::uint64_t start_time_ticks = 0;  // as /proc/PID/stat field 22
   std::string_view executable_path;    // the file run (the interpreter for a script)
   std::string_view raw_argv;           // NUL-separated, maybe cut
+  bool argv_cut = false;               // raw_argv is a bounded copy that lost the end of argv
   std::string_view comm;
 };
 
 class ProcessCache {
  public:
-  explicit ProcessCache(std::string proc_root = "/proc", std::size_t max_entries = 65536);
+  explicit ProcessCache(std::string proc_root = "/proc", std::size_t max_entries = 65536,
+                        redaction::CommandLineMode command_line_mode = redaction::CommandLineMode::redacted);
   // Reads /proc now if the pid is unknown; returns what is known (maybe only comm) if the process
   // is gone. `comm` is the kernel's task name, used when /proc has nothing.
   const ProcessInfo& get(pid_t pid, std::string_view comm = {});
@@ -60,6 +57,9 @@ class ProcessCache {
   // Drops exited entries older than `max_age_ns` (monotonic ns).
   void expire(std::uint64_t now_ns, std::uint64_t max_age_ns);
   std::size_t size() const { return cache_.size(); }
+  // A credential this process was seen to send: every occurrence of it in the cached strings
+  // (command line, executable path, ...) becomes "***", so no later event of the process carries it.
+  void scrub(pid_t pid, std::string_view secret);
 
  private:
   struct Entry {
@@ -70,11 +70,13 @@ class ProcessCache {
   std::optional<ProcessInfo> read(pid_t pid);
   std::optional<std::uint64_t> read_start_time(pid_t pid) const;
   const ProcessInfo& store(pid_t pid, ProcessInfo info, bool gone);
+  std::string formatted_cmdline(std::string_view cmdline) const;  // /proc/PID/cmdline as command_line
   void evict_some();
   const std::string& owner_name(std::uint32_t uid);
 
   std::string proc_root_;
   std::size_t max_entries_;
+  redaction::CommandLineMode command_line_mode_;
   std::unordered_map<pid_t, Entry> cache_;
   std::unordered_map<std::uint32_t, std::string> owners_;  // uid -> user name; NSS lookups are slow
   std::uint64_t use_seq_ = 0;

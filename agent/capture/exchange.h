@@ -5,6 +5,7 @@
 #include <string>
 
 #include "capture/chunk.h"
+#include "protocols/secure_clear.h"
 #include "providers/usage.h"
 
 namespace shadowmeter::capture {
@@ -28,6 +29,8 @@ struct Exchange {
   // Set by CaptureCallbacks::credential from the request head before it is wiped.
   std::string api_key_fingerprint;
   std::string api_key_hint;
+  // The credential itself, kept only until the event is scrubbed of it (then wiped).
+  SecretString credential;
 };
 
 }  // namespace shadowmeter::capture

@@ -15,6 +15,7 @@
 //   providers: [{provider: NAME, format: openai, hosts: [HOST, "HOST:PORT"]}]
 //   pricing: {file: "", azure_deployments: {DEPLOYMENT: MODEL}}
 //   credentials: {fingerprint_secret_file: /var/lib/shadowmeter/fingerprint.key}
+//   attribution: {command_line: redacted}
 //   kubernetes: {enabled: auto, kubeconfig: "", node_name: ""}
 //   owner: {...}, policy: {...}  (see agent/policy/policy.example.yaml)
 #include "config/config.h"
@@ -72,6 +73,7 @@ enum class Key {
   log_level,
   prices,
   fingerprint_secret_file,
+  command_line,
   kubernetes,
   kubeconfig,
   node_name,
@@ -118,12 +120,13 @@ constexpr Setting kSettings[] = {
     {Key::log_level, "log", "level", "log-level"},
     {Key::prices, "pricing", "file", "prices"},
     {Key::fingerprint_secret_file, "credentials", "fingerprint_secret_file", "fingerprint-secret-file"},
+    {Key::command_line, "attribution", "command_line", "command-line"},
     {Key::kubernetes, "kubernetes", "enabled", "kubernetes"},
     {Key::kubeconfig, "kubernetes", "kubeconfig", "kubeconfig"},
     {Key::node_name, "kubernetes", "node_name", "node-name"},
 };
 
-constexpr const char* kSections[] = {"output", "export", "capture", "attach", "log", "pricing", "credentials", "kubernetes"};
+constexpr const char* kSections[] = {"output", "export", "capture", "attach", "log", "pricing", "credentials", "attribution", "kubernetes"};
 constexpr const char* kFormats[] = {"openai", "anthropic", "gemini", "bedrock", "cohere", "ollama"};
 
 // Smallest ring buffer that still holds a few maximum-size records (16 KiB payload each).
@@ -303,6 +306,11 @@ void apply(AgentConfig& c, Key key, const std::string& where, const std::string&
     case Key::fingerprint_secret_file:
       if (v.empty()) fail(where, "needs a file path");
       c.fingerprint_secret_file = v;
+      break;
+    case Key::command_line:
+      if (v != "full" && v != "redacted" && v != "executable")
+        fail(where, "must be full, redacted or executable, got '" + v + "'");
+      c.command_line = v;
       break;
     case Key::kubernetes:
       if (v != "auto" && v != "true" && v != "false") fail(where, "must be auto, true or false, got '" + v + "'");
@@ -566,6 +574,9 @@ std::string usage_text() {
          "  --catalog FILE               AI provider catalog; default: the installed catalog.yaml\n"
          "  --prices FILE                LiteLLM-format price table layered over the built-in prices\n"
          "  --fingerprint-secret-file F  secret keying API-key fingerprints (created 0600 if absent)\n"
+         "  --command-line full|redacted|executable  process.command_line of events: every argument,\n"
+         "                               prompts and bodies as <N chars> (default), or argv[0] only;\n"
+         "                               credentials are redacted in every mode\n"
          "  --kubernetes auto|true|false pod metadata from the Kubernetes API (auto: when in a cluster)\n"
          "  --kubeconfig FILE            use this kubeconfig instead of the in-cluster service account\n"
          "  --node-name NAME             this node's name (default: $NODE_NAME, else the host name)\n"

@@ -69,6 +69,10 @@ struct AgentConfig {
   // fleet, e.g. as a mounted Secret, so fingerprints match on every node)
   std::string fingerprint_secret_file = "/var/lib/shadowmeter/fingerprint.key";
 
+  // attribution: what process.command_line keeps (full | redacted | executable); credentials are
+  // redacted in every mode, prompts and request bodies in all but full
+  std::string command_line = "redacted";
+
   // ownership and shadow-AI policy (owner:, policy: sections)
   policy::OwnerConfig owner;
   policy::PolicyConfig policy;

@@ -53,6 +53,8 @@ json span_of(const json& e) {
   if (name.empty()) name = str(e, "gen_ai.provider.name");
   if (!model.empty()) name += " " + model;
   if (!record_type.empty()) name = "shadowmeter." + record_type;
+  // One blind connection, not a GenAI operation: a span name GenAI dashboards do not take for a call.
+  if (str(e, "shadowmeter.visibility") == "connection_only") name = "shadowmeter.connection";
   json attrs = json::array();
   for (const auto& [k, v] : e.items()) {
     if (k == "time_unix_nano" || k == "end_time_unix_nano" || is_resource_key(k)) continue;

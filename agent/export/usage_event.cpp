@@ -10,6 +10,8 @@
 #include <chrono>
 #include <random>
 
+#include "redaction/secrets.h"
+
 namespace shadowmeter::exporting {
 namespace {
 
@@ -67,6 +69,7 @@ nlohmann::json to_json(const UsageEvent& e) {
   nlohmann::json j = nlohmann::json::object();
   const providers::CallInfo& c = e.call;
   const attribution::ProcessInfo& p = e.process;
+  const bool connection_only = e.visibility == "connection_only";
 
   j["shadowmeter.event_id"] = e.event_id;
   j["time_unix_nano"] = e.time_unix_nano;
@@ -80,10 +83,16 @@ nlohmann::json to_json(const UsageEvent& e) {
   put_optional(j, "gen_ai.usage.input_tokens", c.usage.input_tokens);
   put_optional(j, "gen_ai.usage.output_tokens", c.usage.output_tokens);
   put_optional(j, "gen_ai.usage.cache_read.input_tokens", c.usage.cache_read_input_tokens);
-  put_optional(j, "gen_ai.usage.cache_creation.input_tokens", c.usage.cache_creation_input_tokens);
+  put_optional(j, "gen_ai.usage.cache_write.input_tokens", c.usage.cache_write_input_tokens);
   put_optional(j, "gen_ai.usage.reasoning.output_tokens", c.usage.reasoning_output_tokens);
-  j["shadowmeter.usage.source"] = providers::to_string(c.usage.source);
-  j["shadowmeter.stream"] = c.stream;
+  if (connection_only) {
+    // One connection whose bytes could not be read: nothing is known of its calls (how many, streamed
+    // or not, their usage), so nothing is said about them.
+    j["shadowmeter.connection.count"] = 1;
+  } else {
+    j["shadowmeter.usage.source"] = providers::to_string(c.usage.source);
+    j["shadowmeter.stream"] = c.stream;
+  }
   put_string(j, "server.address", e.server_address);
   if (e.server_port != 0) j["server.port"] = e.server_port;
   put_string(j, "url.path", e.url_path);
@@ -140,6 +149,20 @@ nlohmann::json to_json(const UsageEvent& e) {
     if (!k.empty() && !v.empty() && !j.contains(k)) j[k] = v;
   }
   return j;
+}
+
+void scrub_strings(UsageEvent& e, std::string_view secret) {
+  attribution::ProcessInfo& p = e.process;
+  providers::CallInfo& c = e.call;
+  for (std::string* s : {&e.host_name, &c.provider, &c.operation, &c.request_model, &c.response_model,
+                         &c.response_id, &c.error_type, &e.server_address, &e.url_path, &e.http_method,
+                         &e.protocol_version, &p.executable_name, &p.executable_path, &p.command_line, &p.owner,
+                         &e.tls_library, &e.visibility_reason, &e.tls_server_name, &e.alpn, &e.error_type,
+                         &e.container_id, &e.k8s_pod_uid, &e.k8s_pod_name, &e.k8s_namespace, &e.k8s_container_name,
+                         &e.k8s_workload_kind, &e.k8s_workload_name, &e.systemd_unit, &e.owner, &e.environment,
+                         &e.shadow_reason, &e.pricing_source})
+    redaction::scrub_exact(*s, secret);
+  for (auto& [k, v] : c.attributes) redaction::scrub_exact(v, secret);
 }
 
 }  // namespace shadowmeter::exporting

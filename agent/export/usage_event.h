@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -57,7 +58,12 @@ struct UsageEvent {
 // 128-bit random id as 32 lower-case hex chars (OpenSSL RAND_bytes).
 std::string new_event_id();
 
-// Flat JSON object as printed by --stdout; absent optional fields are omitted.
+// Replaces every occurrence of `secret` (the credential the call was seen to send) in every string
+// field of the event by "***".
+void scrub_strings(UsageEvent& e, std::string_view secret);
+
+// Flat JSON object as printed by --stdout; absent optional fields are omitted. A connection_only
+// event carries shadowmeter.connection.count = 1 and no usage source or stream flag.
 nlohmann::json to_json(const UsageEvent& e);
 
 }  // namespace shadowmeter::exporting

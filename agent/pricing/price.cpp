@@ -26,7 +26,7 @@ std::optional<double> cost_usd(const Price& p, const providers::Usage& u) {
   const std::int64_t input = u.input_tokens.value_or(0);
   const std::int64_t output = u.output_tokens.value_or(0);
   const std::int64_t cache_read = u.cache_read_input_tokens.value_or(0);
-  const std::int64_t cache_creation = u.cache_creation_input_tokens.value_or(0);
+  const std::int64_t cache_creation = u.cache_write_input_tokens.value_or(0);
   const std::int64_t reasoning_reported = u.reasoning_output_tokens.value_or(0);
   if (input < 0 || output < 0 || cache_read < 0 || cache_creation < 0 || reasoning_reported < 0)
     return std::nullopt;

@@ -17,7 +17,7 @@ struct Usage {
   std::optional<std::int64_t> input_tokens;
   std::optional<std::int64_t> output_tokens;
   std::optional<std::int64_t> cache_read_input_tokens;
-  std::optional<std::int64_t> cache_creation_input_tokens;
+  std::optional<std::int64_t> cache_write_input_tokens;  // gen_ai.usage.cache_write.input_tokens
   std::optional<std::int64_t> reasoning_output_tokens;
   UsageSource source = UsageSource::none;
 };

@@ -1,5 +1,5 @@
-// Coverage panels: how much AI traffic was seen exactly, estimated, without usage or only as a
-// connection; cost allocation to owners; pricing gaps; blind spots; and the agents' health.
+// Coverage panels: how many readable AI calls were seen exactly, estimated or without usage, and how
+// many connections (never counted as calls) could not be read at all; cost allocation to owners; pricing gaps; blind spots; and the agents' health.
 #include "dashboard/charts.h"
 #include "dashboard/html.h"
 #include "dashboard/page.h"
@@ -20,7 +20,6 @@ constexpr VisClass kVisClasses[] = {
     {"exact", "Exact usage", palette::kExact, "coverage-exact-share"},
     {"estimated", "Estimated tokens", palette::kEstimated, "coverage-estimated-share"},
     {"none", "No usage", palette::kNone, "coverage-none-share"},
-    {"connection_only", "Connection only", palette::kConnectionOnly, "coverage-connection-only-share"},
 };
 
 std::string uint_list(const json& j, std::string_view key) {
@@ -39,10 +38,9 @@ std::string coverage_cards(const json& c, std::string_view src) {
   out += card("Exact usage share",
               figure("coverage-exact-share", src, c, "/visibility/overall/exact_share", Kind::share),
               "calls whose tokens the provider reported");
-  out += card(
-      "Connection-only calls",
-      figure("coverage-connection-only-calls", src, c, "/visibility/overall/connection_only", Kind::count),
-      "seen but not readable");
+  out += card("Blind connections",
+              figure("coverage-blind-connections", src, c, "/visibility/overall/blind_connections", Kind::count),
+              "connections to AI hosts we could not read (each may hold any number of calls)");
   out += card("Allocated spend",
               figure("allocated-share", src, c, "/allocation/allocated_share", Kind::share), "with an owner");
   out += card("Agents reporting", figure("agents-reporting", src, c, "/fleet/agents_reporting", Kind::count));
@@ -64,8 +62,10 @@ std::string visibility_breakdown(const json& c, std::string_view src) {
              " calls)"});
   }
   return "<p>" + figure("coverage-calls", src, c, "/visibility/overall/calls", Kind::count) +
-         " AI calls in the range, by what we could read of them:</p>" +
-         share_bar(segs, "Share of calls by usage visibility");
+         " readable AI calls in the range, by what we could read of them; besides, " +
+         figure("coverage-blind-connections-text", src, c, "/visibility/overall/blind_connections", Kind::count) +
+         " connections to AI hosts could not be read at all (how many calls they held is unknown).</p>" +
+         share_bar(segs, "Share of readable calls by usage visibility");
 }
 
 std::string allocation_breakdown(const json& c, std::string_view src, std::size_t limit) {
@@ -133,7 +133,9 @@ std::string blind_spots(const json& c, std::string_view src, std::size_t limit) 
   if (spots.empty()) return no_data("No blind spots: every AI connection in this range was readable.");
   std::string out =
       "<div class=\"table-wrap\"><table><thead><tr><th>Node</th><th>Namespace</th><th>Executable</th>"
-      "<th>TLS library</th><th>Host</th><th>Reason</th><th class=\"num\">Calls</th></tr></thead><tbody>";
+      "<th>TLS library</th><th>Host</th><th>Reason</th><th class=\"num\">Connections</th>"
+      "<th class=\"num\">Bytes sent</th><th class=\"num\">Bytes received</th>"
+      "<th class=\"num\">Readable calls, same executable</th></tr></thead><tbody>";
   std::size_t shown = 0;
   for (; shown < spots.size() && shown < limit; ++shown) {
     const json& b = spots[shown];
@@ -141,8 +143,17 @@ std::string blind_spots(const json& c, std::string_view src, std::size_t limit) 
            "</td><td>" + esc(key_label(b, "process.executable.name")) + "</td><td>" +
            esc(key_label(b, "shadowmeter.tls.library")) + "</td><td>" + esc(key_label(b, "server.address")) +
            "</td><td>" + esc(key_label(b, "reason")) + "</td><td class=\"num\">" +
-           figure("blind-spot-calls", src, c, pointer_join("/visibility/blind_spots", shown) + "/calls",
+           figure("blind-spot-connections", src, c, pointer_join("/visibility/blind_spots", shown) + "/connections",
                   Kind::count) +
+           "</td><td class=\"num\">" +
+           figure("blind-spot-bytes-sent", src, c, pointer_join("/visibility/blind_spots", shown) + "/bytes_sent",
+                  Kind::count) +
+           "</td><td class=\"num\">" +
+           figure("blind-spot-bytes-received", src, c,
+                  pointer_join("/visibility/blind_spots", shown) + "/bytes_received", Kind::count) +
+           "</td><td class=\"num\">" +
+           figure("blind-spot-readable-calls", src, c,
+                  pointer_join("/visibility/blind_spots", shown) + "/plaintext_calls_same_executable", Kind::count) +
            "</td></tr>";
   }
   return out + "</tbody></table></div>" + cut_note(shown, spots.size());
@@ -154,16 +165,17 @@ std::string visibility_table(const json& c, std::string_view src, const std::str
   if (rows.empty()) return no_data();
   std::string out =
       "<div class=\"table-wrap\"><table><thead><tr><th>" + esc(key) +
-      "</th><th class=\"num\">Calls</th><th class=\"num\">Exact</th><th class=\"num\">Estimated</th>"
-      "<th class=\"num\">No usage</th><th class=\"num\">Connection only</th></tr></thead><tbody>";
+      "</th><th class=\"num\">Readable calls</th><th class=\"num\">Exact</th><th class=\"num\">Estimated</th>"
+      "<th class=\"num\">No usage</th><th class=\"num\">Blind connections</th></tr></thead><tbody>";
   std::size_t shown = 0;
   for (; shown < rows.size() && shown < limit; ++shown) {
     const std::string ptr = pointer_join("/visibility/" + scope, shown);
     out += "<tr><td>" + esc(key_label(rows[shown], key)) + "</td><td class=\"num\">" +
            figure("vis-calls", src, c, ptr + "/calls", Kind::count) + "</td>";
-    for (const char* k : {"exact_share", "estimated_share", "none_share", "connection_only_share"})
+    for (const char* k : {"exact_share", "estimated_share", "none_share"})
       out += "<td class=\"num\">" + figure("vis-share", src, c, ptr + "/" + k, Kind::share) + "</td>";
-    out += "</tr>";
+    out += "<td class=\"num\">" + figure("vis-blind-connections", src, c, ptr + "/blind_connections", Kind::count) +
+           "</td></tr>";
   }
   return out + "</tbody></table></div>" + cut_note(shown, rows.size());
 }

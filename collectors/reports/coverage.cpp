@@ -1,6 +1,7 @@
 // Coverage: what share of the cost is allocated to an owner (the FinOps control), what share of the
-// AI calls we saw exactly, estimated, without usage or only at connection level (and why), what
-// share had no price, and the fleet's health (fleet.cpp).
+// readable AI calls we saw exactly, estimated or without usage, how many connections (and bytes) we
+// could not read at all and why, what share had no price, and the fleet's health (fleet.cpp).
+// A connection_only event is one connection, not one call: it is never counted among the calls.
 #include "reports/facts.h"
 #include "reports/metrics.h"
 #include "reports/report_parts.h"
@@ -15,29 +16,49 @@ const char* const kClass =
     "WHEN usage_source IN ('response', 'stream', 'header') THEN 'exact' "
     "WHEN usage_source = 'estimated' THEN 'estimated' ELSE 'none' END";
 
+constexpr const char* kReadable[] = {"exact", "estimated", "none"};
+
+// Per group: readable calls, each readable class, then blind connections.
 std::string vis_select() {
   std::string s = "COALESCE(SUM(calls), 0)";
-  for (const char* c : {"exact", "estimated", "none", "connection_only"})
+  for (const char* c : kReadable)
     s += std::string(", COALESCE(SUM(CASE WHEN ") + kClass + " = '" + c + "' THEN calls ELSE 0 END), 0)";
-  return s;
+  return s + ", COALESCE(SUM(connections), 0)";
 }
 
 nlohmann::json vis_json(const sql::Row& r, std::size_t at) {
   const std::int64_t calls = int_of(r[at]);
   nlohmann::json v = {{"calls", calls}};
   std::size_t i = at + 1;
-  for (const char* c : {"exact", "estimated", "none", "connection_only"}) {
+  for (const char* c : kReadable) {
     const std::int64_t n = int_of(r[i++]);
     v[c] = n;
     v[std::string(c) + "_share"] = share(static_cast<double>(n), static_cast<double>(calls));
   }
+  v["blind_connections"] = int_of(r[i]);
   return v;
+}
+
+// A byte count of a blind connection, from the event's stored attributes (raw rows only). Only a
+// plain integer up to 2^50 counts: anything else an agent sent is 0 here, never a failed report.
+std::string attribute_bytes(sql::Dialect d, const std::string& key) {
+  constexpr const char* kMax = "1125899906842624";
+  if (d == sql::Dialect::postgresql) {
+    const std::string v = "(attributes::jsonb ->> '" + key + "')";
+    // Nested CASE: the cast runs only on what the pattern let through (AND has no evaluation order).
+    return "COALESCE(SUM(CASE WHEN jsonb_typeof(attributes::jsonb -> '" + key + "') = 'number' AND " + v +
+           " ~ '^[0-9]{1,16}$' THEN (CASE WHEN CAST(" + v + " AS BIGINT) <= " + kMax + " THEN CAST(" + v +
+           " AS BIGINT) ELSE 0 END) ELSE 0 END), 0)";
+  }
+  const std::string path = "'$.\"" + key + "\"'";
+  return "COALESCE(SUM(CASE WHEN json_type(attributes, " + path + ") = 'integer' AND json_extract(attributes, " +
+         path + ") BETWEEN 0 AND " + kMax + " THEN json_extract(attributes, " + path + ") ELSE 0 END), 0)";
 }
 
 nlohmann::json visibility_by(Store& store, const SqlText& in_range, const std::string& column,
                              const std::string& key, std::size_t limit) {
   SqlText s;
-  s << "SELECT " << column << ", " << vis_select() << " FROM " << in_range << " GROUP BY 1 ORDER BY SUM(calls) DESC, "
+  s << "SELECT " << column << ", " << vis_select() << " FROM " << in_range << " GROUP BY 1 ORDER BY SUM(calls) + SUM(connections) DESC, "
     << nulls_last(column) << " LIMIT ";
   s.bind(static_cast<std::int64_t>(limit));
   nlohmann::json out = nlohmann::json::array();
@@ -102,8 +123,17 @@ void visibility(Store& store, const ReportQuery& q, const SqlText& in_range, nlo
   v["by_executable"] = visibility_by(store, in_range, "executable", "process.executable.name", q.limit);
 
   SqlText b;
+  const sql::Dialect d = store.dialect();
   b << "SELECT host_name, k8s_namespace, process_executable_name, tls_library, server_address, "
-       "visibility_reason, COUNT(*) FROM calls WHERE visibility = 'connection_only' AND time_unix_nano >= ";
+       "visibility_reason, COUNT(*), "
+    << attribute_bytes(d, "shadowmeter.connection.bytes_sent") << ", "
+    << attribute_bytes(d, "shadowmeter.connection.bytes_received")
+    // Readable calls of the same executable on the same node: its TLS library is known to carry AI
+    // calls we can read, so the blind connections are a gap in a process we otherwise see.
+    << ", (SELECT COUNT(*) FROM calls p WHERE (p.visibility IS NULL OR p.visibility <> 'connection_only') AND p.host_name = c.host_name AND "
+       "p.process_executable_name = c.process_executable_name AND p.time_unix_nano >= ";
+  b.bind(sql_time(q.from_unix_nano)) << " AND p.time_unix_nano < ";
+  b.bind(sql_time(q.to_unix_nano)) << ") FROM calls c WHERE visibility = 'connection_only' AND time_unix_nano >= ";
   b.bind(sql_time(q.from_unix_nano)) << " AND time_unix_nano < ";
   b.bind(sql_time(q.to_unix_nano));
   if (!q.owner.empty()) b << " AND owner = ", b.bind(q.owner);
@@ -121,13 +151,16 @@ void visibility(Store& store, const ReportQuery& q, const SqlText& in_range, nlo
                      {"shadowmeter.tls.library", text_or_null(r[3])},
                      {"server.address", text_or_null(r[4])},
                      {"reason", blind_reason(r)},
-                     {"calls", int_of(r[6])}});
+                     {"connections", int_of(r[6])},
+                     {"bytes_sent", int_of(r[7])},
+                     {"bytes_received", int_of(r[8])},
+                     {"plaintext_calls_same_executable", int_of(r[9])}});
   }
   v["blind_spots"] = std::move(blind);
   out["visibility"] = std::move(v);
 }
 
-// Calls seen only at connection level have no model to price: they are left out of the pricing share.
+// Connections seen only at connection level have no model to price: they are left out of the pricing share.
 void pricing(Store& store, const ReportQuery& q, const SqlText& in_range, nlohmann::json& out) {
   const std::string readable = " WHERE visibility IS NULL OR visibility <> 'connection_only'";
   SqlText s;

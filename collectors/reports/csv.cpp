@@ -92,8 +92,9 @@ std::string coverage_csv(const json& r) {
   for (const json& x : v.at("by_node")) add("node", x.value("node", json()), x);
   for (const json& x : v.at("by_namespace")) add("namespace", x.value("k8s.namespace.name", json()), x);
   for (const json& x : v.at("by_executable")) add("executable", x.value("process.executable.name", json()), x);
-  return table({"scope", "name", "calls", "exact", "estimated", "none", "connection_only", "exact_share",
-                "estimated_share", "none_share", "connection_only_share"},
+  // calls are readable calls; blind_connections are connections (any number of calls each), not calls.
+  return table({"scope", "name", "calls", "exact", "estimated", "none", "exact_share", "estimated_share",
+                "none_share", "blind_connections"},
                rows);
 }
 

@@ -26,14 +26,16 @@ SqlText facts(sql::Dialect d, std::uint64_t from, std::uint64_t to, const std::s
     << " AS d_workload, host_name AS d_node, provider AS d_provider, "
        "COALESCE(request_model, response_model) AS d_model, api_key_fingerprint AS d_key, "
        "environment AS d_environment, operation, process_executable_name AS executable, usage_source, "
-       "visibility, CASE WHEN shadow IS NULL THEN NULL WHEN shadow THEN 1 ELSE 0 END AS shadow, 1 AS calls, "
+       "visibility, CASE WHEN shadow IS NULL THEN NULL WHEN shadow THEN 1 ELSE 0 END AS shadow, "
+       "CASE WHEN visibility = 'connection_only' THEN 0 ELSE 1 END AS calls, "
        "COALESCE(input_tokens, 0) AS input_tokens, COALESCE(output_tokens, 0) AS output_tokens, "
        "COALESCE(cache_read_tokens, 0) AS cache_read_tokens, "
        "COALESCE(cache_creation_tokens, 0) AS cache_creation_tokens, "
        "COALESCE(reasoning_tokens, 0) AS reasoning_tokens, COALESCE(cost_usd, 0) AS cost_usd, "
        "CASE WHEN cost_usd IS NULL THEN 0 ELSE 1 END AS priced_calls, "
        "CASE WHEN cost_usd IS NULL THEN 0 ELSE COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END "
-       "AS priced_tokens, pricing_source, 0 AS rolled_up FROM calls WHERE time_unix_nano >= ";
+       "AS priced_tokens, pricing_source, 0 AS rolled_up, "
+       "CASE WHEN visibility = 'connection_only' THEN 1 ELSE 0 END AS connections FROM calls WHERE time_unix_nano >= ";
   s.bind(sql_time(from)) << " AND time_unix_nano < ";
   s.bind(sql_time(to));
   if (!owner.empty()) s << " AND owner = ", s.bind(owner);
@@ -42,10 +44,12 @@ SqlText facts(sql::Dialect d, std::uint64_t from, std::uint64_t to, const std::s
   s << " UNION ALL SELECT " << rollup_t
     << ", NULLIF(owner, ''), NULLIF(k8s_namespace, ''), NULL, NULLIF(host_name, ''), NULLIF(provider, ''), "
        "NULLIF(request_model, ''), NULL, NULL, NULL, NULL, NULLIF(usage_source, ''), NULLIF(visibility, ''), "
-       "CASE WHEN shadow < 0 THEN NULL ELSE shadow END, calls, input_tokens, output_tokens, cache_read_tokens, "
+       "CASE WHEN shadow < 0 THEN NULL ELSE shadow END, CASE WHEN visibility = 'connection_only' THEN 0 ELSE calls END, "
+       "input_tokens, output_tokens, cache_read_tokens, "
        "cache_creation_tokens, reasoning_tokens, cost_usd, priced_calls, "
        "CASE WHEN priced_calls = calls THEN input_tokens + output_tokens WHEN priced_calls = 0 THEN 0 "
-       "ELSE (input_tokens + output_tokens) * priced_calls / calls END, NULL, 1 FROM daily_rollups "
+       "ELSE (input_tokens + output_tokens) * priced_calls / calls END, NULL, 1, "
+       "CASE WHEN visibility = 'connection_only' THEN calls ELSE 0 END FROM daily_rollups "
        "WHERE day >= ";
   s.bind(utc_day(day_ceil(from))) << " AND day < ";
   s.bind(utc_day(day_ceil(to)));

@@ -6,10 +6,11 @@
 //
 // Columns of the subquery "f": t (nanoseconds; a rollup's UTC midnight), d_owner, d_namespace,
 // d_workload ("<kind>/<name>", else the executable), d_node, d_provider, d_model, d_key,
-// d_environment, operation, executable, usage_source, visibility, shadow (1/0/NULL), calls,
+// d_environment, operation, executable, usage_source, visibility, shadow (1/0/NULL), calls (readable
+// calls: a connection_only event is one connection of unknown calls, counted in connections instead),
 // input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, cost_usd
 // (0 when unpriced), priced_calls, priced_tokens (input + output tokens of priced calls), pricing_source,
-// rolled_up (1 for rollup rows).
+// rolled_up (1 for rollup rows), connections (blind connections: connection_only events).
 #pragma once
 
 #include <cstdint>

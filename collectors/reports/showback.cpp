@@ -78,7 +78,8 @@ void showback_report(Store& store, const ReportQuery& q, nlohmann::json& out) {
   rows << "SELECT " << (bucketed ? bucket(d, q.granularity) + ", " : "") << (dims.empty() ? "" : dims + ", ")
        << metric_select() << ", " << distinct_list(d, "pricing_source") << " FROM " << in_range;
   const std::size_t keys = ndims + (bucketed ? 1 : 0);
-  if (keys > 0) rows << " GROUP BY " << positions(keys);
+  // A group of blind connections only (no readable call, nothing known of its spend) is no showback row.
+  if (keys > 0) rows << " GROUP BY " << positions(keys) << " HAVING SUM(calls) > 0";
   rows << " ORDER BY " << (bucketed ? "1, " : "") << "SUM(cost_usd) DESC, SUM(calls) DESC"
        << dimension_order(q.group_by) << " LIMIT ";
   rows.bind(static_cast<std::int64_t>(q.limit) + 1);

@@ -107,12 +107,13 @@ class BoundedCounters {
 }  // namespace
 
 struct CollectorMetrics::UsageSeries {
-  UsageSeries(BoundedCounters c, BoundedCounters t, BoundedCounters u, BoundedCounters v)
-      : calls(std::move(c)), tokens(std::move(t)), cost(std::move(u)), visibility(std::move(v)) {}
+  UsageSeries(BoundedCounters c, BoundedCounters t, BoundedCounters u, BoundedCounters v, BoundedCounters b)
+      : calls(std::move(c)), tokens(std::move(t)), cost(std::move(u)), visibility(std::move(v)), blind(std::move(b)) {}
   BoundedCounters calls;
   BoundedCounters tokens;
   BoundedCounters cost;
   BoundedCounters visibility;
+  BoundedCounters blind;
   std::mutex mu;
 };
 
@@ -186,9 +187,20 @@ CollectorMetrics::CollectorMetrics(std::shared_ptr<Registry> r)
       ai_calls_by_visibility(
           prometheus::BuildCounter()
               .Name("shadowmeter_collector_ai_calls_by_visibility_total")
-              .Help("AI API calls newly stored, by visibility (plaintext, connection_only) "
-                    "and usage source (response, stream, header, estimated, none)")
+              .Help("AI API calls newly stored, by visibility (plaintext) and usage source (response, "
+                    "stream, header, estimated, none); blind connections are not calls and are counted in "
+                    "blind_connections_total")
               .Register(*r)),
+      blind_connections(prometheus::BuildCounter()
+                            .Name("shadowmeter_collector_blind_connections_total")
+                            .Help("Connections to AI hosts whose plaintext no agent could read (events with "
+                                  "shadowmeter.visibility connection_only; one connection may carry any "
+                                  "number of calls, or none), by provider and TLS library")
+                            .Register(*r)),
+      blind_connection_bytes(prometheus::BuildCounter()
+                                 .Name("shadowmeter_collector_blind_connection_bytes_total")
+                                 .Help("Bytes of those blind connections, by direction (sent, received)")
+                                 .Register(*r)),
       metric_skipped_events(counter(
           *r, "shadowmeter_collector_metric_skipped_events_total",
           "Newly stored calls not counted in the ai_* metrics: their batch also held redelivered or invalid "
@@ -210,7 +222,9 @@ CollectorMetrics::CollectorMetrics(std::shared_ptr<Registry> r)
                                     BoundedCounters(ai_cost_usd, {"owner", "provider", "model"},
                                                     {false, false, false}, overflow("ai_cost_usd")),
                                     BoundedCounters(ai_calls_by_visibility, {"visibility", "usage_source"},
-                                                    {false, false}, overflow("ai_calls_by_visibility")));
+                                                    {false, false}, overflow("ai_calls_by_visibility")),
+                                    BoundedCounters(blind_connections, {"provider", "tls_library"},
+                                                    {false, false}, overflow("blind_connections")));
   for (RejectReason reason : {RejectReason::unauthorized, RejectReason::too_large, RejectReason::bad_encoding,
                               RejectReason::bad_content_type, RejectReason::malformed,
                               RejectReason::backpressure, RejectReason::store_error})
@@ -220,6 +234,19 @@ CollectorMetrics::CollectorMetrics(std::shared_ptr<Registry> r)
 CollectorMetrics::~CollectorMetrics() = default;
 
 void CollectorMetrics::count_usage(const nlohmann::json& call) {
+  if (str_attr(call, "shadowmeter.visibility") == "connection_only") {
+    // One connection, not one call: counted apart, never in the ai_* call and token families.
+    std::lock_guard lock(usage_->mu);
+    usage_->blind
+        .at({label_value(str_attr(call, "gen_ai.provider.name"), "unknown"),
+             label_value(str_attr(call, "shadowmeter.tls.library"), "unknown")})
+        .Increment();
+    blind_connection_bytes.Add({{"direction", "sent"}})
+        .Increment(static_cast<double>(uint_attr(call, "shadowmeter.connection.bytes_sent")));
+    blind_connection_bytes.Add({{"direction", "received"}})
+        .Increment(static_cast<double>(uint_attr(call, "shadowmeter.connection.bytes_received")));
+    return;
+  }
   const std::string owner = label_value(str_attr(call, "shadowmeter.owner"), "unallocated");
   const std::string provider = label_value(str_attr(call, "gen_ai.provider.name"), "unknown");
   std::string model = str_attr(call, "gen_ai.response.model");
@@ -236,7 +263,8 @@ void CollectorMetrics::count_usage(const nlohmann::json& call) {
       {"gen_ai.usage.input_tokens", "input"},
       {"gen_ai.usage.output_tokens", "output"},
       {"gen_ai.usage.cache_read.input_tokens", "cache_read"},
-      {"gen_ai.usage.cache_creation.input_tokens", "cache_creation"},
+      {"gen_ai.usage.cache_write.input_tokens", "cache_write"},
+      {"gen_ai.usage.cache_creation.input_tokens", "cache_write"},  // its name before 2026 (older agents)
       {"gen_ai.usage.reasoning.output_tokens", "reasoning"}};
   for (const auto& [attr, type] : kTokens) {
     const std::uint64_t n = uint_attr(call, attr);

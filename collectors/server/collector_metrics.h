@@ -88,12 +88,16 @@ class CollectorMetrics {
   // shadowmeter_collector_ai_calls_total{owner,provider,model,shadow} (shadow: true|false|unknown)
   prometheus::Family<prometheus::Counter>& ai_calls;
   // shadowmeter_collector_ai_tokens_total{owner,provider,model,type}
-  // (type: input|output|cache_read|cache_creation|reasoning)
+  // (type: input|output|cache_read|cache_write|reasoning)
   prometheus::Family<prometheus::Counter>& ai_tokens;
   // shadowmeter_collector_ai_cost_usd_total{owner,provider,model}: estimated list-price cost
   prometheus::Family<prometheus::Counter>& ai_cost_usd;
   // shadowmeter_collector_ai_calls_by_visibility_total{visibility,usage_source}
   prometheus::Family<prometheus::Counter>& ai_calls_by_visibility;
+  // shadowmeter_collector_blind_connections_total{provider,tls_library}: connection_only events (one
+  // connection each, never counted as calls), and their bytes by direction (sent|received)
+  prometheus::Family<prometheus::Counter>& blind_connections;
+  prometheus::Family<prometheus::Counter>& blind_connection_bytes;
   // shadowmeter_collector_metric_skipped_events_total: newly stored calls left out of the ai_* families
   // because their batch also held redelivered or invalid calls, so which of its calls were new is not
   // known (counting them all would count redeliveries twice; the store and the reports have them all).

@@ -24,6 +24,7 @@ struct Column {
   const char* name;
   Kind kind;
   const char* attribute;
+  const char* former_attribute = nullptr;  // the name older agents send, read when the current one is absent
 };
 
 // The calls columns taken straight from one attribute each; the others (event id, time, arrival,
@@ -38,7 +39,9 @@ constexpr std::array kAttributeColumns = {
     Column{"input_tokens", Kind::count, "gen_ai.usage.input_tokens"},
     Column{"output_tokens", Kind::count, "gen_ai.usage.output_tokens"},
     Column{"cache_read_tokens", Kind::count, "gen_ai.usage.cache_read.input_tokens"},
-    Column{"cache_creation_tokens", Kind::count, "gen_ai.usage.cache_creation.input_tokens"},
+    // OpenTelemetry renamed cache_creation to cache_write (2026); agents before that send the old name.
+    Column{"cache_creation_tokens", Kind::count, "gen_ai.usage.cache_write.input_tokens",
+           "gen_ai.usage.cache_creation.input_tokens"},
     Column{"reasoning_tokens", Kind::count, "gen_ai.usage.reasoning.output_tokens"},
     Column{"usage_source", Kind::text, "shadowmeter.usage.source"},
     Column{"stream", Kind::boolean, "shadowmeter.stream"},
@@ -223,7 +226,12 @@ Row call_values(const nlohmann::json& event, const std::string& event_id, const 
   auto [kind, name] = workload_of(event);
   row.push_back(std::move(kind));
   row.push_back(std::move(name));
-  for (const Column& col : kAttributeColumns) row.push_back(value_of(event, col));
+  for (const Column& col : kAttributeColumns) {
+    Value v = value_of(event, col);
+    if (v.index() == 0 && col.former_attribute != nullptr)
+      v = value_of(event, Column{col.name, col.kind, col.former_attribute});
+    row.push_back(std::move(v));
+  }
   row.emplace_back(attributes_json(event));
   return row;
 }

@@ -49,6 +49,34 @@ def skip_reason():
     return None
 
 
+def e2e_workdir(prefix):
+    """A scratch directory for a test class; SkipTest, with the reason printed, where e2e cannot run."""
+    reason = skip_reason()
+    if reason:
+        print("SKIP: " + reason, file=sys.stderr)
+        raise unittest.SkipTest(reason)
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def java_client(workdir, ca, hosts):
+    """clients/JavaClient.java compiled into workdir, trusting `ca` and resolving `hosts` to 127.0.0.1
+    (jdk.net.hosts.file, Java 9+): the java command up to the class name's arguments."""
+    for tool in ("javac", "java", "keytool"):
+        if not shutil.which(tool):
+            # install-deps.sh installs them (default-jdk-headless): a missing one is a failure.
+            raise RuntimeError("%s not found: run packaging/scripts/install-deps.sh" % tool)
+    subprocess.run(["javac", "-d", workdir, os.path.join(CLIENTS, "JavaClient.java")], check=True)
+    truststore = os.path.join(workdir, "trust.p12")
+    subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "fakeca", "-file", ca,
+                    "-keystore", truststore, "-storetype", "PKCS12", "-storepass", "changeit"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hosts_file = os.path.join(workdir, "hosts")
+    with open(hosts_file, "w") as f:
+        f.write("127.0.0.1 %s\n" % " ".join(hosts))
+    return ["java", "-Djdk.net.hosts.file=" + hosts_file, "-Djavax.net.ssl.trustStore=" + truststore,
+            "-Djavax.net.ssl.trustStorePassword=changeit", "-cp", workdir, "JavaClient"]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -248,11 +276,7 @@ class E2ECase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        reason = skip_reason()
-        if reason:
-            print("SKIP: " + reason, file=sys.stderr)
-            raise unittest.SkipTest(reason)
-        cls.workdir = tempfile.mkdtemp(prefix="shadowmeter-e2e-")
+        cls.workdir = e2e_workdir("shadowmeter-e2e-")
         cls.server = FakeServer(cls.workdir)
         cls.agent = None
         try:

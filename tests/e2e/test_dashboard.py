@@ -276,19 +276,21 @@ class DashboardInChromium(unittest.TestCase):
         reports = self.reports()
         by_metric = self.check_figures(parser, reports)
         for m in ("total-cost-usd", "total-calls", "shadow-findings", "shadow-new-findings", "coverage-exact-share",
-                  "coverage-estimated-share", "coverage-connection-only-share", "coverage-none-share",
+                  "coverage-estimated-share", "coverage-blind-connections", "coverage-none-share",
                   "agents-reporting", "agents-stale", "allocated-share", "unpriced-share", "model-cost-usd",
                   "finding-cost-usd", "agent-ringbuf-drops", "agent-spool-dropped-events"):
             self.assertIn(m, by_metric)
         # The seeded data is what the reports say (so the comparison above is not vacuous).
         spend = reports["showback_by_owner_day"]["totals"]
-        self.assertEqual(spend["calls"], len(self.calls))
+        readable = [a for a, _ in self.calls if a["shadowmeter.visibility"] != "connection_only"]
+        self.assertEqual(spend["calls"], len(readable))  # a blind connection is not a call
         expected_cost = sum(a.get("shadowmeter.cost.usd", 0) for a, _ in self.calls)
         self.assertAlmostEqual(spend["cost_usd"], expected_cost, places=9)
-        self.assertEqual(by_metric["total-calls"]["text"].strip(), "{:,}".format(len(self.calls)))
+        self.assertEqual(by_metric["total-calls"]["text"].strip(), "{:,}".format(len(readable)))
         self.assertEqual(by_metric["total-cost-usd"]["text"].strip(), "${:,.2f}".format(expected_cost))
         vis = reports["coverage"]["visibility"]["overall"]
-        self.assertEqual(vis["connection_only"], 1)
+        self.assertEqual(vis["blind_connections"], 1)
+        self.assertEqual(vis["calls"], len(readable))
         self.assertEqual(vis["estimated"], 1)
         self.assertGreaterEqual(reports["shadow"]["totals"]["findings"], 2)
         fleet = reports["coverage"]["fleet"]
@@ -309,7 +311,8 @@ class DashboardInChromium(unittest.TestCase):
         _, parser = self.rendered(owner="team-b")
         reports = self.reports(owner="team-b")
         by_metric = self.check_figures(parser, reports)
-        want = sum(1 for a, _ in self.calls if a.get("shadowmeter.owner") == "team-b")
+        want = sum(1 for a, _ in self.calls if a.get("shadowmeter.owner") == "team-b"
+                   and a["shadowmeter.visibility"] != "connection_only")
         self.assertEqual(reports["showback_by_owner_day"]["totals"]["calls"], want)
         self.assertEqual(by_metric["total-calls"]["value"], str(want))
 
@@ -386,21 +389,22 @@ class DashboardInChromium(unittest.TestCase):
         self.assertEqual(status, 200)
         series = {}
         for line in body.decode().splitlines():
-            if line.startswith("shadowmeter_collector_ai_"):
+            if line.startswith(("shadowmeter_collector_ai_", "shadowmeter_collector_blind_")):
                 name_labels, value = line.rsplit(" ", 1)
                 series[name_labels] = float(value)
 
         def total(prefix):
             return sum(v for k, v in series.items() if k.startswith(prefix + "{"))
-        self.assertEqual(total("shadowmeter_collector_ai_calls_total"), len(self.calls))
+        blind = sum(1 for a, _ in self.calls if a["shadowmeter.visibility"] == "connection_only")
+        self.assertEqual(total("shadowmeter_collector_ai_calls_total"), len(self.calls) - blind)
         self.assertAlmostEqual(total("shadowmeter_collector_ai_cost_usd_total"),
                                sum(a.get("shadowmeter.cost.usd", 0) for a, _ in self.calls), places=9)
         hostile = 'shadowmeter_collector_ai_calls_total{model="gpt-4o",owner="%s",provider="openai",shadow="false"}'
         self.assertEqual(series.get(hostile % HOSTILE_OWNER), 3)
         self.assertEqual(series.get('shadowmeter_collector_ai_calls_total{model="gpt-4o-mini",owner="unallocated",'
                                     'provider="openai",shadow="false"}'), 1)
-        self.assertEqual(series.get('shadowmeter_collector_ai_calls_by_visibility_total{usage_source="none",'
-                                    'visibility="connection_only"}'), 1)
+        self.assertEqual(series.get('shadowmeter_collector_blind_connections_total{provider="openai",'
+                                    'tls_library="go"}'), blind)
         self.assertEqual(series.get('shadowmeter_collector_ai_tokens_total{model="claude-sonnet-4",owner="team-b",'
                                     'provider="anthropic",type="input"}'), 3000)
 

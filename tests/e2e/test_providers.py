@@ -29,7 +29,7 @@ BAD_CRC_ERROR = "eventstream_crc"
 
 Usage = collections.namedtuple("Usage", "input output cache_read cache_write reasoning", defaults=(0, 0, 0))
 TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
-              "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
+              "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_write.input_tokens",
               "gen_ai.usage.reasoning.output_tokens")
 PROMPT = "Say hello (shadowmeter e2e)."
 

@@ -34,7 +34,7 @@ def traces(spans, host):
 
 
 # team-a: 3 priced calls on 11-01 (0.01 each, 1000 + 200 tokens); team-b: 2 on 11-02 (0.5 each, one
-# of them shadow); one connection-only call without owner; one call on 10-20, outside the range.
+# of them shadow); one blind connection without owner (not a call); one call on 10-20, outside the range.
 SPANS_A = [span(i, T0 + i * 1_000_000_000, **{"shadowmeter.owner": "team-a", "shadowmeter.cost.usd": 0.01,
                                                "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 200,
                                                "shadowmeter.cost.pricing_source": "builtin"}) for i in range(3)]
@@ -80,13 +80,13 @@ class ReportChecks:
 
     def test_showback_json_matches_the_events_and_the_api(self):
         out = json.loads(self.report("showback", "--db", self.db.url, *RANGE, "--group-by", "owner").stdout)
-        self.assertEqual(out["totals"]["calls"], 6)  # 3 + 2 + connection-only; 10-20 is outside
+        self.assertEqual(out["totals"]["calls"], 5)  # 3 + 2; a blind connection is no call; 10-20 is outside
         self.assertAlmostEqual(out["totals"]["cost_usd"], 1.03)
         self.assertEqual(out["totals"]["input_tokens"], 3020)
         by_owner = {r["owner"]: r for r in out["rows"]}
         self.assertAlmostEqual(by_owner["team-b"]["cost_usd"], 1.0)
         self.assertEqual(by_owner["team-a"]["calls"], 3)
-        self.assertEqual(by_owner[None]["calls"], 1)
+        self.assertEqual(by_owner[None]["calls"], 0)  # only the blind connection
         self.assertIn("not an invoice", out["cost_note"])
         api = self.collector.api("/api/v1/reports/showback?from=2026-10-31&to=2026-11-03&group_by=owner")
         self.assertEqual(api["rows"], out["rows"])
@@ -124,10 +124,12 @@ class ReportChecks:
         self.assertTrue(headers["Content-Type"].startswith("text/csv"))
         self.assertEqual(len(list(csv.DictReader(io.StringIO(body.decode())))), len(focus))
 
-    def test_coverage_counts_the_connection_only_call(self):
+    def test_coverage_counts_the_blind_connection_as_a_connection(self):
         out = json.loads(self.report("coverage", "--db", self.db.url, *RANGE).stdout)
-        self.assertEqual(out["visibility"]["overall"]["connection_only"], 1)
+        self.assertEqual(out["visibility"]["overall"]["blind_connections"], 1)
+        self.assertEqual(out["visibility"]["overall"]["calls"], 5)
         self.assertEqual(out["visibility"]["blind_spots"][0]["shadowmeter.tls.library"], "rustls")
+        self.assertEqual(out["visibility"]["blind_spots"][0]["connections"], 1)
         self.assertAlmostEqual(out["allocation"]["allocated_share"], 1.0)
 
     def test_usage_and_store_errors(self):

@@ -50,7 +50,7 @@ std::string describe(const CallInfo& c) {
   std::string s = c.provider + '|' + c.operation + '|' + c.request_model + '|' + c.response_model + '|' +
                   c.response_id + '|' + (c.stream ? "s" : "n") + '|' + c.error_type + '|' +
                   to_string(c.usage.source) + '|' + opt(c.usage.input_tokens) + '|' + opt(c.usage.output_tokens) +
-                  '|' + opt(c.usage.cache_read_input_tokens) + '|' + opt(c.usage.cache_creation_input_tokens) +
+                  '|' + opt(c.usage.cache_read_input_tokens) + '|' + opt(c.usage.cache_write_input_tokens) +
                   '|' + opt(c.usage.reasoning_output_tokens);
   for (const auto& [k, v] : c.attributes) s += '|' + k + '=' + v;
   return s;
@@ -85,7 +85,7 @@ CallInfo run(Registry& reg, const Endpoint& ep, std::string_view request, std::s
 
 void check(const CallInfo& c) {
   for (const auto* v : {&c.usage.input_tokens, &c.usage.output_tokens, &c.usage.cache_read_input_tokens,
-                        &c.usage.cache_creation_input_tokens, &c.usage.reasoning_output_tokens}) {
+                        &c.usage.cache_write_input_tokens, &c.usage.reasoning_output_tokens}) {
     if (*v) SM_FUZZ_CHECK(**v >= 0);
   }
   const bool any = c.usage.input_tokens || c.usage.output_tokens;

@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 SECS=${FUZZ_SECONDS:-30}
 JOBS=${FUZZ_BUILD_JOBS:-2}
-TARGETS=(fuzz_http1_request fuzz_http1_response fuzz_chunked fuzz_sse fuzz_decompress fuzz_http2 fuzz_eventstream fuzz_providers fuzz_otlp fuzz_collector_ingest fuzz_client_hello fuzz_dns fuzz_go_binary)
+TARGETS=(fuzz_http1_request fuzz_http1_response fuzz_chunked fuzz_sse fuzz_decompress fuzz_http2 fuzz_eventstream fuzz_providers fuzz_otlp fuzz_collector_ingest fuzz_client_hello fuzz_dns fuzz_go_binary fuzz_redaction)
 if [[ $# -gt 0 ]]; then TARGETS=("$@"); fi
 
 CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DSHADOWMETER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

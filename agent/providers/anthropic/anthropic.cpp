@@ -113,7 +113,7 @@ struct UsageFields {
     if (with_output) u.output_tokens = output;
     if (u.input_tokens || u.output_tokens) {
       u.cache_read_input_tokens = cache_read;
-      u.cache_creation_input_tokens = creation;
+      u.cache_write_input_tokens = creation;
       u.source = src;
     }
     return u;

@@ -82,7 +82,7 @@ struct Counts {
     u.input_tokens = in;
     u.output_tokens = output;
     u.cache_read_input_tokens = cache_read;
-    u.cache_creation_input_tokens = cache_write;
+    u.cache_write_input_tokens = cache_write;
     u.source = src;
     return u;
   }

@@ -113,7 +113,7 @@ struct UsageFields {
     u.input_tokens = input;
     u.output_tokens = output;
     u.cache_read_input_tokens = cache_read ? cache_read : cache_hit;
-    u.cache_creation_input_tokens = cache_write;
+    u.cache_write_input_tokens = cache_write;
     u.reasoning_output_tokens = reasoning;
     u.source = src;
     return u;

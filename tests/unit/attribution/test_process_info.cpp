@@ -1,5 +1,5 @@
 // Process attribution: /proc reading on a fake tree and on this process, pid reuse, exit and
-// expiry, the size bound, and command-line redaction.
+// expiry, the size bound, the command-line mode and exact-credential scrubbing.
 #include <pwd.h>
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 
 #include "attribution/process_info.h"
 
-using shadowmeter::attribution::format_command_line;
+using shadowmeter::redaction::format_command_line;
 using shadowmeter::attribution::ProcessCache;
 using shadowmeter::attribution::ProcessInfo;
 namespace fs = std::filesystem;
@@ -236,52 +236,6 @@ TEST_CASE("process info of this test process from the real /proc") {
   CHECK(p.command_line.find(fs::path(exe).filename().string()) != std::string::npos);
 }
 
-TEST_CASE("command lines: argv joined, secret values redacted") {
-  auto f = [](const std::string& raw) { return format_command_line(raw); };
-  CHECK(f("") == "");
-  CHECK(f("python3\0-m\0http.server\0--bind\0"
-          "127.0.0.1\0"s) == "python3 -m http.server --bind 127.0.0.1");
-  CHECK(f("app\0--api-key=sk-1\0--verbose\0"s) == "app --api-key=*** --verbose");
-  CHECK(f("app\0--api-key\0sk-1\0--model\0gpt-4o\0"s) == "app --api-key *** --model gpt-4o");
-  CHECK(f("app\0--token\0--verbose\0"s) == "app --token --verbose");
-  CHECK(f("app\0--client-secret\0abc\0"s) == "app --client-secret ***");
-  CHECK(f("app\0-password\0abc\0x\0"s) == "app -password *** x");
-  CHECK(f("app\0--db-passwd=hunter2\0--credentials-file=/etc/creds.json\0"s) ==
-        "app --db-passwd=*** --credentials-file=***");
-  CHECK(f("env\0OPENAI_API_KEY=sk-proj-abc\0python3\0app.py\0"s) == "env OPENAI_API_KEY=*** python3 app.py");
-  CHECK(f("curl\0-H\0Authorization: Bearer sk-abc123\0https://api.openai.com/v1/models\0"s) ==
-        "curl -H Authorization: Bearer *** https://api.openai.com/v1/models");
-  CHECK(f("curl\0-H\0x-api-key: sk-ant-api03-xyz\0-H\0anthropic-version: 2023-06-01\0"s) ==
-        "curl -H x-api-key: *** -H anthropic-version: 2023-06-01");
-  CHECK(f("curl\0--header=Authorization: Bearer tok\0"s) == "curl --header=Authorization: Bearer ***");
-  CHECK(f("curl\0-H\0Authorization:Basic dXNlcjpwYXNz\0"s) == "curl -H Authorization:Basic ***");
-  CHECK(f("wget\0--header\0X-Custom: bearer abc.def\0"s) == "wget --header X-Custom: bearer ***");
-  CHECK(
-      f("curl\0https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=AIzaXYZ&alt=sse\0"s) ==
-      "curl https://generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=***&alt=sse");
-  CHECK(f("psql\0postgresql://bob:hunter2@db:5432/app\0"s) == "psql postgresql://bob:***@db:5432/app");
-  CHECK(f("sh\0-c\0OPENAI_API_KEY=sk-1 python app.py --auth-token=t2\0"s) ==
-        "sh -c OPENAI_API_KEY=*** python app.py --auth-token=***");
-  CHECK(f("java\0-Dspring.datasource.password=pw\0-jar\0app.jar\0"s) ==
-        "java -Dspring.datasource.password=*** -jar app.jar");
-  CHECK(f("app\0--KEY=v\0"s) == "app --KEY=***");
-  CHECK(f("node\0\0x\0"s) == "node  x");  // an empty argument stays visible
-}
-
-TEST_CASE("command lines are bounded after redaction, on UTF-8 boundaries") {
-  std::string raw;
-  for (int i = 0; i < 10; ++i) raw += "abcdefghi"s + '\0';
-  CHECK(format_command_line(raw).size() == 99);
-  CHECK(format_command_line(raw, 25) == "abcdefghi abcdefghi ab...");
-  CHECK(format_command_line(raw, 99) == format_command_line(raw));
-  CHECK(format_command_line(raw, 2) == "ab");
-  CHECK(format_command_line("--api-key=sk-verylongsecretvalue", 15) == "--api-key=***");
-  CHECK(format_command_line("--api-key=sk-verylongsecretvalue\0tail"s, 15) == "--api-key=**...");
-  CHECK(format_command_line("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 6) == "\xC3\xA9...");
-  std::string huge(1 << 20, 'x');
-  CHECK(format_command_line(huge).size() == 4096);
-}
-
 TEST_CASE("exec record: full attribution without /proc, even for a pid that never existed there") {
   shadowmeter::attribution::ProcessCache cache("/nonexistent-proc-root");
   static const char kArgv[] = "curl\0-H\0Authorization: Bearer sk-live-abc\0https://api.openai.com/v1";
@@ -311,4 +265,54 @@ TEST_CASE("exec record: full attribution without /proc, even for a pid that neve
   cache.on_exec(r);
   CHECK(cache.get(4243).executable_name == "relative");
   CHECK(cache.get(4243).executable_path.empty());
+}
+
+TEST_CASE("exec record: the configured command-line mode applies; a sent credential is scrubbed everywhere") {
+  static const char kArgv[] = "/opt/keys/zq-7f3a9c1e55/run\0--cfg\0zq-7f3a9c1e55\0-p\0summarise the incident report\0";
+  const std::string argv(kArgv, sizeof(kArgv) - 1);
+  shadowmeter::attribution::ExecRecord r;
+  r.pid = 5151;
+  r.executable_path = "/opt/keys/zq-7f3a9c1e55/run";
+  r.raw_argv = argv;
+  r.comm = "run";
+  using shadowmeter::redaction::CommandLineMode;
+  ProcessCache redacted("/nonexistent-proc-root", 16, CommandLineMode::redacted);
+  redacted.on_exec(r);
+  // The credential has no known shape and no secret-looking name: only the exact scrub finds it.
+  CHECK(redacted.get(5151).command_line == "/opt/keys/zq-7f3a9c1e55/run --cfg zq-7f3a9c1e55 -p <29 chars>");
+  redacted.scrub(5151, "zq-7f3a9c1e55");
+  CHECK(redacted.get(5151).command_line == "/opt/keys/***/run --cfg *** -p <29 chars>");
+  CHECK(redacted.get(5151).executable_path == "/opt/keys/***/run");
+  redacted.scrub(9999, "zq-7f3a9c1e55");  // unknown pid: nothing to do
+
+  ProcessCache executable("/nonexistent-proc-root", 16, CommandLineMode::executable);
+  executable.on_exec(r);
+  CHECK(executable.get(5151).command_line == "/opt/keys/zq-7f3a9c1e55/run");
+  ProcessCache full("/nonexistent-proc-root", 16, CommandLineMode::full);
+  full.on_exec(r);
+  CHECK(full.get(5151).command_line == "/opt/keys/zq-7f3a9c1e55/run --cfg zq-7f3a9c1e55 -p summarise the incident report");
+}
+
+TEST_CASE("exec record with a cut argv: the whole one from /proc, else the fragment hidden") {
+  const std::string whole = "python3\0-c\0print(1)\0--secret-file\0/etc/app/key\0"s;
+  const std::string cut = whole.substr(0, 22);  // ends inside "--secret-file"
+  shadowmeter::attribution::ExecRecord r;
+  r.pid = 6161;
+  r.start_time_ticks = 500;  // as the fake /proc says: the cache keeps what on_exec stored
+  r.raw_argv = cut;
+  r.argv_cut = true;
+  r.comm = "python3";
+  FakeProc proc;
+  proc.add(6161, "python3", 1, 500, 0, "/usr/bin/python3", whole);
+  ProcessCache alive(proc.root());
+  alive.on_exec(r);
+  CHECK(alive.get(6161).command_line == "python3 -c print(1) --secret-file ***");
+  ProcessCache gone("/nonexistent-proc-root");
+  gone.on_exec(r);
+  CHECK(gone.get(6161).command_line == "python3 -c print(1) ...");
+  // /proc already shows another image (the pid exec'd again): not taken for this one.
+  proc.set_cmdline(6161, "bash\0-l\0"s);
+  ProcessCache reexec(proc.root());
+  reexec.on_exec(r);
+  CHECK(reexec.get(6161).command_line == "python3 -c print(1) ...");
 }

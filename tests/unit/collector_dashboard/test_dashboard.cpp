@@ -87,7 +87,7 @@ TEST_CASE("every figure on the dashboard is the JSON value it points at") {
   }
   for (const char* metric :
        {"total-cost-usd", "total-calls", "shadow-findings", "shadow-new-findings", "coverage-exact-share",
-        "coverage-estimated-share", "coverage-none-share", "coverage-connection-only-share",
+        "coverage-estimated-share", "coverage-none-share", "coverage-blind-connections",
         "agents-reporting", "agents-stale", "allocated-share", "unpriced-share", "model-cost-usd",
         "finding-cost-usd", "agent-ringbuf-drops", "tier-cost-share"})
     CHECK(find_metric(figs, metric) != nullptr);
@@ -108,7 +108,10 @@ TEST_CASE("figures are formatted as the JSON says") {
   CHECK(text_of("total-input-tokens") == "98,765,432");
   CHECK(text_of("coverage-exact-share") == "75.0%");
   CHECK(value_of("coverage-exact-share") == "0.75");
-  CHECK(text_of("coverage-connection-only-share") == "6.2%");  // 6.25 rounds half to even in printf
+  CHECK(text_of("coverage-none-share") == "6.2%");  // 6.25 rounds half to even in printf
+  CHECK(text_of("coverage-blind-connections") == "3");
+  CHECK(text_of("blind-spot-connections") == "3");
+  CHECK(text_of("blind-spot-bytes-received") == "8,192");
   CHECK(text_of("unallocated-cost-usd") == "$0.004213");
   CHECK(text_of("cost-per-call-usd") == "$0.00001");
   CHECK(text_of("shadow-findings") == "2");

@@ -73,6 +73,8 @@ struct Call {
   std::string usage{}, visibility{}, key{};
   bool shadow = false;
   std::string shadow_reason{}, server{}, operation = "chat", tls = "openssl", visibility_reason{};
+  std::int64_t bytes_sent = -1, bytes_received = -1;  // connection_only events
+  bool old_cache_name = false;  // an agent from before OTel's rename sends gen_ai.usage.cache_creation.*
 };
 
 // A flat event as the agent exports it ("" / negative: attribute absent).
@@ -97,7 +99,10 @@ inline nlohmann::json event(const Call& c) {
   num("gen_ai.usage.input_tokens", c.in);
   num("gen_ai.usage.output_tokens", c.out);
   num("gen_ai.usage.cache_read.input_tokens", c.cache_read);
-  num("gen_ai.usage.cache_creation.input_tokens", c.cache_creation);
+  num(c.old_cache_name ? "gen_ai.usage.cache_creation.input_tokens" : "gen_ai.usage.cache_write.input_tokens",
+      c.cache_creation);
+  num("shadowmeter.connection.bytes_sent", c.bytes_sent);
+  num("shadowmeter.connection.bytes_received", c.bytes_received);
   num("gen_ai.usage.reasoning.output_tokens", c.reasoning);
   if (c.cost >= 0) {
     e["shadowmeter.cost.usd"] = c.cost;
@@ -154,6 +159,7 @@ inline std::vector<Call> raw_calls() {
   e1.in = 1000, e1.out = 1000, e1.cache_read = 200, e1.cost = 0.02;
   Call e2 = checkout("e2", kNov1 + 9 * kH);
   e2.in = 2000, e2.out = 500, e2.cache_creation = 50, e2.cost = 0.025, e2.usage = "header";
+  e2.old_cache_name = true;
   Call e3 = indexer("e3", kNov2 + 8 * kH);
   e3.in = 10000, e3.cost = 0.002;
   Call e4 = python_shadow("e4", kNov2 + 9 * kH);
@@ -169,6 +175,7 @@ inline std::vector<Call> raw_calls() {
   Call e7{"e7", kNov2 + 10 * kH, "node-b", "search", "deployment/legacy-java", "java", "team-b", "", "openai", ""};
   e7.usage = "none", e7.visibility = "connection_only", e7.tls = "java";
   e7.visibility_reason = "java tls (JSSE) not instrumented";
+  e7.bytes_sent = 1200, e7.bytes_received = 3400;
   Call e8{"e8", kNov2 + 11 * kH, "node-c", "", "", "curl-go", "", "", "openai", ""};
   e8.usage = "none", e8.visibility = "connection_only", e8.tls = "go";
   Call e9 = checkout("e9", kNov1);

@@ -90,33 +90,37 @@ TEST_CASE("coverage: visibility shares, blind spots and their reasons", "[report
   SEEDED_STORE_PER_BACKEND(fx);
   const json r = reports::run_report(fx->store(), "coverage", range_query());
   const json& v = r["visibility"];
-  // exact: R1 R2 E1 E2 E3 E5 E6 (response / stream / header); estimated: E4; none: E9; connection only: E7 E8
+  // exact: R1 R2 E1 E2 E3 E5 E6 (response / stream / header); estimated: E4; none: E9. E7 and E8 are
+  // blind connections: never counted as calls, nor in the shares.
   const json& o = v["overall"];
-  CHECK(o["calls"] == 11);
+  CHECK(o["calls"] == 9);
   CHECK(o["exact"] == 7);
   CHECK(o["estimated"] == 1);
   CHECK(o["none"] == 1);
-  CHECK(o["connection_only"] == 2);
-  CHECK(o["exact_share"].get<double>() == Approx(7.0 / 11));
-  CHECK(o["connection_only_share"].get<double>() == Approx(2.0 / 11));
+  CHECK(o["blind_connections"] == 2);
+  CHECK(o["exact_share"].get<double>() == Approx(7.0 / 9));
+  CHECK_FALSE(o.contains("connection_only"));
+  CHECK_FALSE(o.contains("connection_only_share"));
 
   const json& by_node = v["by_node"];
   REQUIRE(by_node.size() == 3);
   CHECK(by_node[0]["node"] == "node-a");  // R1 E1 E2 E5 exact, E9 none
   CHECK(by_node[0]["exact"] == 4);
   CHECK(by_node[0]["none"] == 1);
-  CHECK(by_node[1]["node"] == "node-b");  // R2 E3 E6 exact, E4 estimated, E7 connection only
+  CHECK(by_node[1]["node"] == "node-b");  // R2 E3 E6 exact, E4 estimated, E7 blind
   CHECK(by_node[1]["exact"] == 3);
   CHECK(by_node[1]["estimated"] == 1);
-  CHECK(by_node[1]["connection_only"] == 1);
-  CHECK(by_node[2]["node"] == "node-c");
-  CHECK(by_node[2]["connection_only_share"].get<double>() == Approx(1.0));
+  CHECK(by_node[1]["blind_connections"] == 1);
+  CHECK(by_node[2]["node"] == "node-c");  // E8 only: no readable call
+  CHECK(by_node[2]["calls"] == 0);
+  CHECK(by_node[2]["blind_connections"] == 1);
+  CHECK(by_node[2]["exact_share"].is_null());  // no readable call: no share to give
 
   const json& by_ns = v["by_namespace"];
   REQUIRE(by_ns.size() == 4);
   CHECK(by_ns[0]["k8s.namespace.name"] == "payments");
   CHECK(by_ns[1]["k8s.namespace.name"] == "search");
-  CHECK(by_ns[1]["connection_only"] == 1);
+  CHECK(by_ns[1]["blind_connections"] == 1);
   CHECK(by_ns[2]["k8s.namespace.name"] == "ml");
   CHECK(by_ns[3]["k8s.namespace.name"].is_null());
 
@@ -126,7 +130,8 @@ TEST_CASE("coverage: visibility shares, blind spots and their reasons", "[report
   CHECK(by_exe[0]["calls"] == 3);
   CHECK(by_exe[1]["process.executable.name"].is_null());
   CHECK(by_exe[1]["calls"] == 2);
-  CHECK(find_by(by_exe, "process.executable.name", "java")["connection_only"] == 1);
+  CHECK(find_by(by_exe, "process.executable.name", "java")["blind_connections"] == 1);
+  CHECK(find_by(by_exe, "process.executable.name", "java")["calls"] == 0);
 
   const json& blind = v["blind_spots"];
   REQUIRE(blind.size() == 2);
@@ -135,10 +140,64 @@ TEST_CASE("coverage: visibility shares, blind spots and their reasons", "[report
   CHECK(blind[0]["shadowmeter.tls.library"] == "java");
   CHECK(blind[0]["server.address"] == "api.openai.com");
   CHECK(blind[0]["reason"] == "java tls (JSSE) not instrumented");
-  CHECK(blind[0]["calls"] == 1);
+  CHECK(blind[0]["connections"] == 1);
+  CHECK_FALSE(blind[0].contains("calls"));
+  CHECK(blind[0]["bytes_sent"] == 1200);
+  CHECK(blind[0]["bytes_received"] == 3400);
+  CHECK(blind[0]["plaintext_calls_same_executable"] == 0);
   CHECK(blind[1]["node"] == "node-c");
   CHECK(blind[1]["shadowmeter.tls.library"] == "go");
   CHECK(blind[1]["reason"].get<std::string>().find("TLS library go") != std::string::npos);
+  CHECK(blind[1]["bytes_sent"] == 0);  // not reported: counted as nothing, not guessed
+}
+
+TEST_CASE("coverage: a blind spot in a process whose other calls were readable says so", "[reports]") {
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  INFO("backend: " << backend);
+  auto fx = shadowmeter::testing::StoreFixture::make(backend);
+  if (!fx) return;
+  reports_data::seed(fx->store());
+  // checkout-svc on node-a made readable calls (R1 E1 E2 E9 in range, E1 E2 E9 raw); one of its
+  // connections was not readable (e.g. a second TLS library, or a socket the uprobes missed).
+  reports_data::Call blind{"b1", reports_data::kNov2 + 12 * reports_data::kH, "node-a", "payments",
+                           "deployment/checkout", "checkout-svc", "team-a", "prod", "openai", ""};
+  blind.visibility = "connection_only", blind.tls = "openssl", blind.visibility_reason = "no_plaintext_seen";
+  blind.bytes_sent = 10, blind.bytes_received = 20;
+  fx->store().ingest(reports_data::batch({blind}));
+  const json r = reports::run_report(fx->store(), "coverage", range_query());
+  const json& spot = find_by(r["visibility"]["blind_spots"], "process.executable.name", "checkout-svc");
+  CHECK(spot["connections"] == 1);
+  CHECK(spot["plaintext_calls_same_executable"] == 3);
+  CHECK(spot["reason"] == "no_plaintext_seen");
+  CHECK(spot["bytes_sent"] == 10);
+  CHECK(spot["bytes_received"] == 20);
+}
+
+TEST_CASE("coverage: byte counts an agent got wrong count as nothing, and never fail the report", "[reports]") {
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  INFO("backend: " << backend);
+  auto fx = shadowmeter::testing::StoreFixture::make(backend);
+  if (!fx) return;
+  collector::IngestBatch b;
+  const std::vector<json> bad = {json("1200"), json(-5), json(1e300), json(9.5), json(9000000000000000000ull),
+                                 json::array({1})};
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    reports_data::Call c{"bad" + std::to_string(i), reports_data::kNov2 + i * reports_data::kH, "node-z", "", "",
+                         "rustapp", "", "", "openai", ""};
+    c.visibility = "connection_only", c.tls = "rustls";
+    json e = reports_data::event(c);
+    e["shadowmeter.connection.bytes_sent"] = bad[i];
+    e["shadowmeter.connection.bytes_received"] = bad[i];
+    b.calls.push_back(std::move(e));
+  }
+  b.received_unix_nano = reports_data::kNow;
+  b.principal = "token:test";
+  fx->store().ingest(b);
+  const json r = reports::run_report(fx->store(), "coverage", range_query());
+  const json& spot = find_by(r["visibility"]["blind_spots"], "process.executable.name", "rustapp");
+  CHECK(spot["connections"] == 6);
+  CHECK(spot["bytes_sent"] == 0);
+  CHECK(spot["bytes_received"] == 0);
 }
 
 TEST_CASE("coverage: unpriced calls and models", "[reports]") {

@@ -1,6 +1,8 @@
 // Showback over the seeded dataset (report_dataset.h), on SQLite and PostgreSQL: totals, grouping by
 // every dimension, day / week / month buckets across the month boundary, rolled-up days, the owner
 // filter, model tiers and top movers. Figures computed by hand from the dataset's table.
+#include <algorithm>
+
 #include "report_test_util.h"
 
 using namespace shadowmeter::testing;
@@ -28,8 +30,9 @@ TEST_CASE("showback totals combine raw rows and rolled-up days", "[reports]") {
   CHECK(r["currency"] == "USD");
   CHECK(r["cost_note"].get<std::string>().find("not an invoice") != std::string::npos);
   const json& t = r["totals"];
-  // R1 R2 (rolled up) + E1..E9: 11 calls (E0 is before the range, P1-P3 in the previous period).
-  CHECK(t["calls"] == 11);
+  // R1 R2 (rolled up) + E1..E9 but E7 E8 (blind connections, no calls): 9 calls (E0 is before the
+  // range, P1-P3 in the previous period).
+  CHECK(t["calls"] == 9);
   // in: R1 1000 + R2 5000 + E1 1000 + E2 2000 + E3 10000 + E4 1000 + E5 5000 + E6 100 = 25100
   CHECK(t["input_tokens"] == 25100);
   // out: R1 1000 + E1 1000 + E2 500 + E4 1000 + E6 100 = 3600
@@ -40,15 +43,15 @@ TEST_CASE("showback totals combine raw rows and rolled-up days", "[reports]") {
   // 0.02 + 0.001 + 0.02 + 0.025 + 0.002 + 0.004 + 0.0001 = 0.0721
   CHECK(t["cost_usd"].get<double>() == usd(0.0721));
   CHECK(t["priced_calls"] == 7);
-  CHECK(t["unpriced_calls"] == 4);  // E6 E7 E8 E9
+  CHECK(t["unpriced_calls"] == 2);  // E6 E9
   CHECK(t["cost_per_call_usd"].get<double>() == usd(0.0721 / 7));
   // priced tokens: R1 2000 + R2 5000 + E1 2000 + E2 2500 + E3 10000 + E4 2000 + E5 5000 = 28500
   CHECK(t["cost_per_1k_tokens_usd"].get<double>() == usd(0.0721 * 1000 / 28500));
   CHECK(r["rolled_up_calls"] == 2);
   CHECK(r["truncated"] == false);
 
-  // By owner, cost descending: team-a (R1 E1 E2 E5 E9) 0.0651, unknown (E4 E8) 0.004, team-b (R2 E3
-  // E7) 0.003, unallocated (E6) 0.
+  // By owner, cost descending: team-a (R1 E1 E2 E5 E9) 0.0651, unknown (E4) 0.004, team-b (R2 E3)
+  // 0.003, unallocated (E6) 0.
   const json& rows = r["rows"];
   REQUIRE(rows.size() == 4);
   CHECK(rows[0]["owner"] == "team-a");
@@ -59,7 +62,7 @@ TEST_CASE("showback totals combine raw rows and rolled-up days", "[reports]") {
   CHECK(rows[1]["owner"].is_null());
   CHECK(rows[1]["cost_usd"].get<double>() == usd(0.004));
   CHECK(rows[2]["owner"] == "team-b");
-  CHECK(rows[2]["calls"] == 3);
+  CHECK(rows[2]["calls"] == 2);
   CHECK(rows[2]["cost_usd"].get<double>() == usd(0.003));
   CHECK(rows[3]["owner"] == "unallocated");
   CHECK(rows[3]["cost_usd"].get<double>() == usd(0));
@@ -78,29 +81,32 @@ TEST_CASE("showback groups by each dimension", "[reports]") {
   };
   const std::vector<Expect> expected = {
       {"namespace", "payments", 4, 0.065},            // R1 E1 E2 E9
-      {"namespace", "search", 4, 0.007},              // R2 E3 E4 E7
+      {"namespace", "search", 3, 0.007},              // R2 E3 E4 (E7 is a blind connection)
       {"namespace", "ml", 2, 0.0001},                 // E5 E6
-      {"namespace", nullptr, 1, 0},                   // E8
       {"workload", "deployment/checkout", 3, 0.045},  // E1 E2 E9
       {"workload", nullptr, 2, 0.021},                // R1 R2: rollups keep no workload
       {"workload", "python3", 1, 0.004},              // E4: no k8s workload, the executable
-      {"workload", "curl-go", 1, 0},                  // E8
       {"node", "node-a", 5, 0.0651},                  // R1 E1 E2 E5 E9
-      {"node", "node-b", 5, 0.007},                   // R2 E3 E4 E6 E7
-      {"node", "node-c", 1, 0},                       // E8
-      {"provider", "openai", 9, 0.0681},
+      {"node", "node-b", 4, 0.007},                   // R2 E3 E4 E6
+      {"provider", "openai", 7, 0.0681},
       {"provider", "anthropic", 1, 0.004},
       {"provider", "acme", 1, 0},
       {"model", "gpt-4o", 4, 0.065},       // R1 E1 E2 E9
       {"model", "gpt-4o-mini", 2, 0.003},  // R2 E3
-      {"model", nullptr, 2, 0},            // E7 E8 (connection only)
       {"key", "fp-a", 4, 0.0451},          // E1 E2 E5 E9
-      {"key", nullptr, 5, 0.021},          // R1 R2 (rolled up), E6 E7 E8
+      {"key", nullptr, 3, 0.021},          // R1 R2 (rolled up), E6
       {"key", "fp-c", 1, 0.004},
       {"environment", "prod", 4, 0.0451},  // E1 E2 E5 E9
       {"environment", "staging", 1, 0.002},
-      {"environment", nullptr, 6, 0.025},  // R1 R2 E4 E6 E7 E8
+      {"environment", nullptr, 4, 0.025},  // R1 R2 E4 E6
   };
+  // Groups of blind connections only (E8: no namespace, node-c, curl-go; E7 E8: no model) are no rows.
+  for (const auto& [dimension, value] : std::vector<std::pair<const char*, json>>{
+           {"namespace", nullptr}, {"workload", "curl-go"}, {"node", "node-c"}, {"model", nullptr}}) {
+    INFO("dimension " << dimension << " = " << value.dump());
+    const json r = showback(s, {dimension});
+    CHECK(std::none_of(r["rows"].begin(), r["rows"].end(), [&](const json& row) { return row[dimension] == value; }));
+  }
   for (const Expect& e : expected) {
     INFO("dimension " << e.dimension << " = " << e.value.dump());
     const json r = showback(s, {e.dimension});
@@ -114,7 +120,7 @@ TEST_CASE("showback groups by each dimension", "[reports]") {
   CHECK(r["rows"][0]["model"] == "gpt-4o");
   CHECK(r["rows"][0]["calls"] == 4);
   CHECK(r["rows"][0]["cost_usd"].get<double>() == usd(0.065));
-  CHECK(r["rows"].size() == 7);  // team-a x {gpt-4o, embedding}, team-b x {mini, none}, - x {sonnet, none}, unallocated
+  CHECK(r["rows"].size() == 5);  // team-a x {gpt-4o, embedding}, team-b x mini, - x sonnet, unallocated
 }
 
 TEST_CASE("showback buckets by day, ISO week and month across the month boundary", "[reports]") {
@@ -123,7 +129,7 @@ TEST_CASE("showback buckets by day, ISO week and month across the month boundary
   const json day = showback(s, {"owner"}, reports::Granularity::day);
   CHECK(day["granularity"] == "day");
   // 10-30: team-a 0.02 (R1), team-b 0.001 (R2); 10-31: team-a 0.02 (E1); 11-01: team-a 0.0251 (E2 E5 E9),
-  // unallocated 0 (E6); 11-02: unknown 0.004 (E4 E8), team-b 0.002 (E3 E7). Sorted by period, then cost.
+  // unallocated 0 (E6); 11-02: unknown 0.004 (E4), team-b 0.002 (E3). Sorted by period, then cost.
   const json& rows = day["rows"];
   REQUIRE(rows.size() == 7);
   CHECK(rows[0]["period"] == "2026-10-30");
@@ -138,7 +144,7 @@ TEST_CASE("showback buckets by day, ISO week and month across the month boundary
   CHECK(rows[4]["owner"] == "unallocated");
   CHECK(rows[5]["period"] == "2026-11-02");
   CHECK(rows[5]["owner"].is_null());
-  CHECK(rows[5]["calls"] == 2);
+  CHECK(rows[5]["calls"] == 1);
   CHECK(rows[6]["owner"] == "team-b");
   CHECK(rows[6]["cost_usd"].get<double>() == usd(0.002));
 
@@ -149,7 +155,7 @@ TEST_CASE("showback buckets by day, ISO week and month across the month boundary
   CHECK(week["rows"][0]["calls"] == 7);  // R1 R2 E1 E2 E5 E6 E9
   CHECK(week["rows"][0]["cost_usd"].get<double>() == usd(0.0661));
   CHECK(week["rows"][1]["period"] == "2026-11-02");
-  CHECK(week["rows"][1]["calls"] == 4);  // E3 E4 E7 E8
+  CHECK(week["rows"][1]["calls"] == 2);  // E3 E4 (E7 E8 are blind connections)
   CHECK(week["rows"][1]["cost_usd"].get<double>() == usd(0.006));
 
   const json month = showback(s, {}, reports::Granularity::month);
@@ -158,7 +164,7 @@ TEST_CASE("showback buckets by day, ISO week and month across the month boundary
   CHECK(month["rows"][0]["calls"] == 3);  // R1 R2 E1
   CHECK(month["rows"][0]["cost_usd"].get<double>() == usd(0.041));
   CHECK(month["rows"][1]["period"] == "2026-11-01");
-  CHECK(month["rows"][1]["calls"] == 8);
+  CHECK(month["rows"][1]["calls"] == 6);  // E2 E3 E4 E5 E6 E9
   CHECK(month["rows"][1]["cost_usd"].get<double>() == usd(0.0311));
 }
 
@@ -180,7 +186,7 @@ TEST_CASE("showback honours the owner filter and the row limit", "[reports]") {
   CHECK(limited["rows"].size() == 1);
   CHECK(limited["truncated"] == true);
   CHECK(limited["rows"][0]["node"] == "node-a");
-  CHECK(limited["totals"]["calls"] == 11);  // totals are never cut
+  CHECK(limited["totals"]["calls"] == 9);  // totals are never cut
 }
 
 TEST_CASE("showback model tiers follow the observed price per 1M tokens", "[reports]") {
@@ -200,9 +206,9 @@ TEST_CASE("showback model tiers follow the observed price per 1M tokens", "[repo
   CHECK(economy["calls"] == 2);
   CHECK(economy["cost_usd"].get<double>() == usd(0.003));
   CHECK(find_by(tiers, "tier", "embedding")["calls"] == 1);  // E5
-  // mystery-model (E6) and the model-less connection-only calls (E7 E8)
+  // mystery-model (E6); the model-less blind connections (E7 E8) are no calls
   const json& unpriced = find_by(tiers, "tier", "unpriced");
-  CHECK(unpriced["calls"] == 3);
+  CHECK(unpriced["calls"] == 1);
   CHECK(unpriced["cost_usd"].get<double>() == usd(0));
 }
 

@@ -113,12 +113,10 @@ TEST_CASE("new calls are counted by owner, provider, model, shadow; tokens by ty
   CHECK(series(m, "shadowmeter_collector_metric_skipped_events_total") == 0);
 }
 
-TEST_CASE("missing attributes fall back; connection-only calls, unpriced calls and bad costs") {
+TEST_CASE("missing attributes fall back; unpriced calls and bad costs") {
   CollectorMetrics m;
   IngestBatch b;
-  b.calls = {json{{"shadowmeter.event_id", "x"},
-                  {"shadowmeter.visibility", "connection_only"},
-                  {"shadowmeter.usage.source", "none"}},
+  b.calls = {json{{"shadowmeter.event_id", "x"}},
              json{{"shadowmeter.event_id", "y"},
                   {"gen_ai.provider.name", "anthropic"},
                   {"shadowmeter.cost.usd", -5.0}},
@@ -134,13 +132,8 @@ TEST_CASE("missing attributes fall back; connection-only calls, unpriced calls a
   CHECK(
       series(
           m,
-          R"(shadowmeter_collector_ai_calls_by_visibility_total{usage_source="none",visibility="connection_only"})") ==
-      1);
-  CHECK(
-      series(
-          m,
           R"(shadowmeter_collector_ai_calls_by_visibility_total{usage_source="unknown",visibility="unknown"})") ==
-      2);
+      3);
   CHECK(
       series(
           m,
@@ -148,6 +141,46 @@ TEST_CASE("missing attributes fall back; connection-only calls, unpriced calls a
       2);
   // A negative or mistyped cost is not counted (a counter never goes down).
   CHECK(series_count(m, "shadowmeter_collector_ai_cost_usd_total") == 0);
+}
+
+TEST_CASE("blind connections are counted as connections with their bytes, never as calls or tokens") {
+  CollectorMetrics m;
+  IngestBatch b;
+  const json blind = {{"shadowmeter.event_id", "c"},
+                      {"gen_ai.provider.name", "openai"},
+                      {"shadowmeter.visibility", "connection_only"},
+                      {"shadowmeter.connection.count", 1},
+                      {"shadowmeter.tls.library", "java"},
+                      {"shadowmeter.connection.bytes_sent", 1500},
+                      {"shadowmeter.connection.bytes_received", 7000}};
+  b.calls = {blind, blind, call("team-a", 1.0)};
+  commit(m, b, all_new(b));
+  CHECK(series(m, R"(shadowmeter_collector_blind_connections_total{provider="openai",tls_library="java"})") == 2);
+  CHECK(series(m, R"(shadowmeter_collector_blind_connection_bytes_total{direction="sent"})") == 3000);
+  CHECK(series(m, R"(shadowmeter_collector_blind_connection_bytes_total{direction="received"})") == 14000);
+  CHECK(series_count(m, "shadowmeter_collector_ai_calls_total") == 1);
+  CHECK(
+      series(
+          m,
+          R"(shadowmeter_collector_ai_calls_total{model="gpt-4o-2024-08-06",owner="team-a",provider="openai",shadow="true"})") ==
+      1);
+  CHECK(series_count(m, "shadowmeter_collector_ai_calls_by_visibility_total") == 1);
+}
+
+TEST_CASE("cache writes are counted under type cache_write, from the current and the former attribute name") {
+  CollectorMetrics m;
+  IngestBatch b;
+  json current = call("team-a", 1.0);
+  current["gen_ai.usage.cache_write.input_tokens"] = 30;
+  json former = call("team-a", 1.0);
+  former["gen_ai.usage.cache_creation.input_tokens"] = 12;
+  b.calls = {current, former};
+  commit(m, b, all_new(b));
+  CHECK(
+      series(
+          m,
+          R"(shadowmeter_collector_ai_tokens_total{model="gpt-4o-2024-08-06",owner="team-a",provider="openai",type="cache_write"})") ==
+      42);
 }
 
 TEST_CASE("redeliveries are not counted twice; mixed batches are skipped and counted as such") {

@@ -534,7 +534,9 @@ TEST_CASE("retention folds old rows into daily rollups exactly, late rows added 
   const std::uint64_t d25 = kT0 + 24 * kDay;                        // 2026-01-25
   const std::vector<nlohmann::json> events = {
       call_event(event_id(13, 1), d20 + 1 * kSecond,
-                 {{"gen_ai.usage.input_tokens", 1000}, {"gen_ai.usage.cache_read.input_tokens", 300}}),
+                 {{"gen_ai.usage.input_tokens", 1000},
+                  {"gen_ai.usage.cache_read.input_tokens", 300},
+                  {"gen_ai.usage.cache_write.input_tokens", 40}}),  // OTel's current name
       call_event(event_id(13, 2), d20 + 23 * 3600 * kSecond,
                  {{"gen_ai.usage.input_tokens", 7},
                   {"gen_ai.usage.output_tokens", 3},
@@ -543,7 +545,7 @@ TEST_CASE("retention folds old rows into daily rollups exactly, late rows added 
       call_event(event_id(13, 3), d20 + 5 * kSecond,
                  {{"shadowmeter.owner", "search"},
                   {"shadowmeter.cost.usd", nullptr},
-                  {"gen_ai.usage.cache_creation.input_tokens", 11}}),
+                  {"gen_ai.usage.cache_creation.input_tokens", 11}}),  // the name before 2026 (older agents)
       // Unknown owner and shadow verdict: NULLs that must meet the same rollup row later.
       call_event(event_id(13, 4), d25, {{"shadowmeter.owner", nullptr}, {"shadowmeter.shadow", nullptr}}),
       call_event(event_id(13, 5), now - kDay),  // recent: stays raw
@@ -564,7 +566,7 @@ TEST_CASE("retention folds old rows into daily rollups exactly, late rows added 
   CHECK((*payments)["input_tokens"] == 1007);
   CHECK((*payments)["output_tokens"] == 23);
   CHECK((*payments)["cache_read_tokens"] == 300);
-  CHECK((*payments)["cache_creation_tokens"] == 0);
+  CHECK((*payments)["cache_creation_tokens"] == 40);
   CHECK((*payments)["reasoning_tokens"] == 2);
   CHECK((*payments)["cost_usd"] == 0.75);
   CHECK((*payments)["priced_calls"] == 2);

@@ -181,6 +181,16 @@ TEST_CASE("flag details") {
   CHECK(parse_ok({"--host-name", ""}).host_name.empty());
 }
 
+TEST_CASE("attribution.command_line: full, redacted (default) or executable, from the file or the flag") {
+  CHECK(AgentConfig{}.command_line == "redacted");
+  CHECK(parse_ok({"--command-line", "executable"}).command_line == "executable");
+  CHECK(parse_ok({"--command-line=full"}).command_line == "full");
+  TempFile f("attribution:\n  command_line: full\n");
+  CHECK(load_yaml_file(f.path()).command_line == "full");
+  CHECK(flag_error({"--command-line", "none"}).find("must be full, redacted or executable, got 'none'") !=
+        std::string::npos);
+}
+
 TEST_CASE("the YAML file sets every key") {
   TempFile f(kFullYaml);
   const AgentConfig c = load_yaml_file(f.path());

@@ -29,7 +29,7 @@ UsageEvent full_event() {
   e.call.usage.input_tokens = 1117;
   e.call.usage.output_tokens = 46;
   e.call.usage.cache_read_input_tokens = 1024;
-  e.call.usage.cache_creation_input_tokens = 0;
+  e.call.usage.cache_write_input_tokens = 0;
   e.call.usage.reasoning_output_tokens = 10;
   e.call.usage.source = providers::UsageSource::stream;
   e.call.attributes = {{"shadowmeter.openai.request_id", "req_1"},
@@ -79,7 +79,7 @@ TEST_CASE("to_json: every field under its DESIGN.md name") {
       {"gen_ai.usage.input_tokens", 1117},
       {"gen_ai.usage.output_tokens", 46},
       {"gen_ai.usage.cache_read.input_tokens", 1024},
-      {"gen_ai.usage.cache_creation.input_tokens", 0},
+      {"gen_ai.usage.cache_write.input_tokens", 0},
       {"gen_ai.usage.reasoning.output_tokens", 10},
       {"shadowmeter.usage.source", "stream"},
       {"shadowmeter.stream", true},
@@ -105,7 +105,7 @@ TEST_CASE("to_json: every field under its DESIGN.md name") {
   CHECK(j["time_unix_nano"].is_number_unsigned());
 }
 
-TEST_CASE("to_json omits what is empty or unknown but keeps the fixed fields") {
+TEST_CASE("a connection_only event is one connection: a count of 1, no usage source, no stream flag") {
   UsageEvent e;
   e.event_id = "ffffffffffffffffffffffffffffffff";
   e.host_name = "node-2";
@@ -118,12 +118,32 @@ TEST_CASE("to_json omits what is empty or unknown but keeps the fixed fields") {
       {"end_time_unix_nano", 0},
       {"host.name", "node-2"},
       {"gen_ai.provider.name", "anthropic"},
-      {"shadowmeter.usage.source", "none"},
-      {"shadowmeter.stream", false},
+      {"shadowmeter.connection.count", 1},
       {"process.pid", 0},
       {"shadowmeter.visibility", "connection_only"},
   };
   CHECK(exporting::to_json(e) == expected);
+  e.visibility = "plaintext";  // a readable call with nothing known still says so
+  CHECK(exporting::to_json(e)["shadowmeter.usage.source"] == "none");
+  CHECK(exporting::to_json(e)["shadowmeter.stream"] == false);
+  CHECK_FALSE(exporting::to_json(e).contains("shadowmeter.connection.count"));
+}
+
+TEST_CASE("scrub_strings: the call's exact credential leaves every string field") {
+  UsageEvent e = full_event();
+  const std::string key = "Zk8-custom-gateway-key";
+  e.process.command_line = "app --gw " + key;
+  e.process.executable_path = "/srv/" + key + "/app";
+  e.url_path = "/v1/" + key + "/chat";
+  e.k8s_pod_name = "pod-" + key;
+  e.call.attributes.emplace_back("shadowmeter.x", "v=" + key);
+  exporting::scrub_strings(e, key);
+  const std::string dumped = exporting::to_json(e).dump();
+  CHECK(dumped.find(key) == std::string::npos);
+  CHECK(e.process.command_line == "app --gw ***");
+  CHECK(e.process.executable_path == "/srv/***/app");
+  CHECK(e.url_path == "/v1/***/chat");
+  CHECK(dumped.find("shadowmeter.x") != std::string::npos);
 }
 
 TEST_CASE("error.type: the capture's error first, else the provider's") {

@@ -40,7 +40,7 @@ Usage usage(std::int64_t in, std::int64_t out, std::int64_t cache_read = -1, std
   set(u.input_tokens, in);
   set(u.output_tokens, out);
   set(u.cache_read_input_tokens, cache_read);
-  set(u.cache_creation_input_tokens, cache_creation);
+  set(u.cache_write_input_tokens, cache_creation);
   set(u.reasoning_output_tokens, reasoning);
   return u;
 }
@@ -89,6 +89,19 @@ TEST_CASE("cost: cache creation at its price, else at the input price") {
   CHECK(*cost_usd(p, usage(1000, 100, 200, 300)) == usd(0.00265));
   p.cache_creation.reset();
   CHECK(*cost_usd(p, usage(1000, 100, 200, 300)) == usd(0.0025));
+}
+
+TEST_CASE("cost: OpenAI cache writes (cache_write_tokens) at LiteLLM's cache-creation price") {
+  Pricer p(PriceTable::parse(R"({
+    "gpt-5.1": {"litellm_provider": "openai", "input_cost_per_token": 1.25e-06, "output_cost_per_token": 1e-05,
+                "cache_read_input_token_cost": 1.25e-07, "cache_creation_input_token_cost": 1.5625e-06}
+  })",
+                             "test"));
+  // The chat fixture chat_non_stream_cache_write.yaml: 4096 in (1024 read, 2560 written), 64 out.
+  const auto c = p.cost("openai", "gpt-5.1-2025-11-13", usage(4096, 64, 1024, 2560));
+  REQUIRE(c);
+  // 512 uncached * 1.25e-6 + 1024 * 1.25e-7 + 2560 * 1.5625e-6 + 64 * 1e-5
+  CHECK(c->usd == usd(0.005408));
 }
 
 TEST_CASE("cost: cache parts above the input count clamp the uncached part at zero") {

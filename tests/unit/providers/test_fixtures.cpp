@@ -112,7 +112,7 @@ std::string describe(const CallInfo& c) {
     << " error_type=" << c.error_type << " source=" << to_string(c.usage.source)
     << " input=" << opt(c.usage.input_tokens) << " output=" << opt(c.usage.output_tokens)
     << " cache_read=" << opt(c.usage.cache_read_input_tokens)
-    << " cache_creation=" << opt(c.usage.cache_creation_input_tokens)
+    << " cache_write=" << opt(c.usage.cache_write_input_tokens)
     << " reasoning=" << opt(c.usage.reasoning_output_tokens);
   for (const auto& [k, v] : c.attributes) o << ' ' << k << '=' << v;
   return o.str();
@@ -141,7 +141,7 @@ void check(const Fixture& f, const CallInfo& c) {
     CHECK_FALSE(c.usage.input_tokens);
     CHECK_FALSE(c.usage.output_tokens);
     CHECK_FALSE(c.usage.cache_read_input_tokens);
-    CHECK_FALSE(c.usage.cache_creation_input_tokens);
+    CHECK_FALSE(c.usage.cache_write_input_tokens);
     CHECK_FALSE(c.usage.reasoning_output_tokens);
   } else {
     CHECK(std::string(to_string(c.usage.source)) == str(u, "source"));
@@ -149,7 +149,7 @@ void check(const Fixture& f, const CallInfo& c) {
         {"input", &c.usage.input_tokens},
         {"output", &c.usage.output_tokens},
         {"cache_read", &c.usage.cache_read_input_tokens},
-        {"cache_creation", &c.usage.cache_creation_input_tokens},
+        {"cache_write", &c.usage.cache_write_input_tokens},
         {"reasoning", &c.usage.reasoning_output_tokens}};
     for (const auto& [key, got] : counts) {
       INFO(key);

@@ -119,7 +119,7 @@ TEST_CASE("non-streamed chat: exact usage, models, id") {
   CHECK(c.usage.output_tokens == 46);
   CHECK(c.usage.cache_read_input_tokens == 1024);
   CHECK(c.usage.reasoning_output_tokens == 10);
-  CHECK_FALSE(c.usage.cache_creation_input_tokens);
+  CHECK_FALSE(c.usage.cache_write_input_tokens);
   CHECK(c.error_type.empty());
   CHECK(c.attributes.empty());
   // Never prompt or completion text.
@@ -332,7 +332,7 @@ TEST_CASE("Responses API, streamed: usage from the terminal event's response.usa
     CHECK(c.usage.input_tokens == 37);
     CHECK(c.usage.output_tokens == 11);
     CHECK(c.usage.cache_read_input_tokens == 32);
-    CHECK(c.usage.cache_creation_input_tokens == 5);
+    CHECK(c.usage.cache_write_input_tokens == 5);
     CHECK(c.usage.reasoning_output_tokens == 3);
     CHECK(all_text(c).find("Hi there") == std::string::npos);
   }

@@ -133,7 +133,7 @@ TEST_CASE("non-streamed message: input adds cache reads and writes, parts report
   CHECK(c.usage.input_tokens == 25 + 2048 + 1500);
   CHECK(c.usage.output_tokens == 503);
   CHECK(c.usage.cache_read_input_tokens == 2048);
-  CHECK(c.usage.cache_creation_input_tokens == 1500);
+  CHECK(c.usage.cache_write_input_tokens == 1500);
   CHECK_FALSE(c.usage.reasoning_output_tokens);
   CHECK(c.error_type.empty());
   using A = std::vector<std::pair<std::string, std::string>>;
@@ -155,7 +155,7 @@ TEST_CASE("non-streamed message without cache fields, or with them null") {
   CHECK(c.usage.input_tokens == 12);
   CHECK(c.usage.output_tokens == 6);
   CHECK_FALSE(c.usage.cache_read_input_tokens);
-  CHECK_FALSE(c.usage.cache_creation_input_tokens);
+  CHECK_FALSE(c.usage.cache_write_input_tokens);
   CHECK(attr(c, "shadowmeter.anthropic.cache_creation_1h_tokens") == "<absent>");
 
   x.body = {R"({"id":"msg_3","type":"message","model":"claude-3-haiku-20240307","content":[],)"
@@ -164,7 +164,7 @@ TEST_CASE("non-streamed message without cache fields, or with them null") {
   c = run(x);
   CHECK(c.usage.input_tokens == 12);
   CHECK_FALSE(c.usage.cache_read_input_tokens);
-  CHECK_FALSE(c.usage.cache_creation_input_tokens);
+  CHECK_FALSE(c.usage.cache_write_input_tokens);
 
   SECTION("only the TTL breakdown of the cache writes: its sum is the write total") {
     x.body = {
@@ -172,7 +172,7 @@ TEST_CASE("non-streamed message without cache fields, or with them null") {
         R"("cache_creation":{"ephemeral_5m_input_tokens":7,"ephemeral_1h_input_tokens":3},"output_tokens":2}})"};
     c = run(x);
     CHECK(c.usage.input_tokens == 20);
-    CHECK(c.usage.cache_creation_input_tokens == 10);
+    CHECK(c.usage.cache_write_input_tokens == 10);
     CHECK(attr(c, "shadowmeter.anthropic.cache_creation_1h_tokens") == "3");
   }
 }
@@ -188,7 +188,7 @@ TEST_CASE("streamed message: message_delta usage is cumulative, the last one win
   CHECK(c.usage.input_tokens == 3573);
   CHECK(c.usage.output_tokens == 503);  // not 1 + 15 + 503
   CHECK(c.usage.cache_read_input_tokens == 2048);
-  CHECK(c.usage.cache_creation_input_tokens == 1500);
+  CHECK(c.usage.cache_write_input_tokens == 1500);
   CHECK(c.error_type.empty());
   CHECK(attr(c, "shadowmeter.anthropic.request_id") == "req_011S");
   CHECK(attr(c, "shadowmeter.anthropic.cache_creation_1h_tokens") == "0");
@@ -206,7 +206,7 @@ TEST_CASE("newer API versions restate input and cache counts in message_delta") 
   CHECK(c.usage.input_tokens == 40 + 4096 + 1500);
   CHECK(c.usage.output_tokens == 503);
   CHECK(c.usage.cache_read_input_tokens == 4096);
-  CHECK(c.usage.cache_creation_input_tokens == 1500);
+  CHECK(c.usage.cache_write_input_tokens == 1500);
 }
 
 TEST_CASE("a stream cut at every event boundary never reports a wrong figure") {
@@ -229,7 +229,7 @@ TEST_CASE("a stream cut at every event boundary never reports a wrong figure") {
       CHECK(c.usage.source == UsageSource::stream);
       CHECK(c.usage.input_tokens == 3573);
       CHECK(c.usage.cache_read_input_tokens == 2048);
-      CHECK(c.usage.cache_creation_input_tokens == 1500);
+      CHECK(c.usage.cache_write_input_tokens == 1500);
       CHECK_FALSE(c.usage.output_tokens);
       CHECK(c.response_id == "msg_01S");
     } else {

@@ -153,7 +153,7 @@ TEST_CASE("Converse: cache reads and writes added to input, latency and request 
     CHECK(c.usage.input_tokens == 30 + 2048 + 2052);
     CHECK(c.usage.output_tokens == 628);
     CHECK(c.usage.cache_read_input_tokens == 2048);
-    CHECK(c.usage.cache_creation_input_tokens == 2052);
+    CHECK(c.usage.cache_write_input_tokens == 2052);
     CHECK_FALSE(c.usage.reasoning_output_tokens);
     CHECK(attr(c, "shadowmeter.aws.request_id") == "7b0d2f8e-7a1f-4c3e-9b1a-2f5d1c0e9a11");
     CHECK(attr(c, "shadowmeter.aws.bedrock.latency_ms") == "1275");
@@ -196,7 +196,7 @@ TEST_CASE("ConverseStream: usage from the metadata event, at every split point")
     CHECK(c.usage.input_tokens == 30);
     CHECK(c.usage.output_tokens == 9);
     CHECK(c.usage.cache_read_input_tokens == 5);
-    CHECK_FALSE(c.usage.cache_creation_input_tokens);
+    CHECK_FALSE(c.usage.cache_write_input_tokens);
     CHECK(attr(c, "shadowmeter.aws.bedrock.latency_ms") == "412");
     CHECK(attr(c, "shadowmeter.aws.request_id") == "req-stream-1");
   }
@@ -334,7 +334,7 @@ TEST_CASE("InvokeModel with an Anthropic body: the body's usage wins over the he
   CHECK(c.usage.input_tokens == 213);
   CHECK(c.usage.output_tokens == 25);
   CHECK(c.usage.cache_read_input_tokens == 200);
-  CHECK(c.usage.cache_creation_input_tokens == 3);
+  CHECK(c.usage.cache_write_input_tokens == 3);
   CHECK(attr(c, "shadowmeter.aws.bedrock.latency_ms") == "523");
 }
 
@@ -355,7 +355,7 @@ TEST_CASE("InvokeModel with another model's body: the header counts") {
   CHECK(c.usage.input_tokens == 21);
   CHECK(c.usage.output_tokens == 8);
   CHECK(c.usage.cache_read_input_tokens == 4);
-  CHECK(c.usage.cache_creation_input_tokens == 0);
+  CHECK(c.usage.cache_write_input_tokens == 0);
 
   // Headers that are not plain counts are not used: the text gives an estimate instead.
   x.response_headers = {{"content-type", "application/json"},
@@ -396,7 +396,7 @@ TEST_CASE("InvokeModelWithResponseStream (Claude): the invocation metrics of the
     CHECK(c.usage.input_tokens == 127);
     CHECK(c.usage.output_tokens == 12);
     CHECK(c.usage.cache_read_input_tokens == 100);
-    CHECK(c.usage.cache_creation_input_tokens == 7);
+    CHECK(c.usage.cache_write_input_tokens == 7);
     CHECK(attr(c, "shadowmeter.aws.bedrock.latency_ms") == "681");
     CHECK(attr(c, "shadowmeter.aws.request_id") == "req-inv-1");
   }

@@ -93,7 +93,7 @@ void check_final_usage(const CallInfo& c, UsageSource src) {
   CHECK(c.usage.output_tokens == 386);  // candidates + thoughts
   CHECK(c.usage.cache_read_input_tokens == 1024);
   CHECK(c.usage.reasoning_output_tokens == 301);
-  CHECK_FALSE(c.usage.cache_creation_input_tokens);
+  CHECK_FALSE(c.usage.cache_write_input_tokens);
 }
 
 }  // namespace

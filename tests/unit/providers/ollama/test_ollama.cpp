@@ -97,7 +97,7 @@ TEST_CASE("chat streams by default: NDJSON, usage from the done object") {
   CHECK(c.usage.input_tokens == 26);
   CHECK(c.usage.output_tokens == 282);
   CHECK(c.usage.cache_read_input_tokens == 20);
-  CHECK_FALSE(c.usage.cache_creation_input_tokens);
+  CHECK_FALSE(c.usage.cache_write_input_tokens);
   CHECK_FALSE(c.usage.reasoning_output_tokens);
   CHECK(c.error_type.empty());
   CHECK(c.attributes.empty());

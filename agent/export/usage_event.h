@@ -1,4 +1,4 @@
-// One usage event per AI API call, keyed by the attribute names of ../shared/DESIGN.md.
+// One usage event per AI API call, keyed by the attribute names of docs/events.md.
 #pragma once
 
 #include <cstdint>

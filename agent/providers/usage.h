@@ -13,7 +13,7 @@ enum class UsageSource : std::uint8_t { response, stream, header, estimated, non
 const char* to_string(UsageSource s);
 
 struct Usage {
-  // Normalised per ../shared/DESIGN.md: input includes cache reads/writes, output includes reasoning.
+  // Normalised as docs/events.md says: input includes cache reads/writes, output includes reasoning.
   std::optional<std::int64_t> input_tokens;
   std::optional<std::int64_t> output_tokens;
   std::optional<std::int64_t> cache_read_input_tokens;

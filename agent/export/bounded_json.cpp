@@ -32,13 +32,7 @@ class BoundedBuilder {
   }
   bool binary(json::binary_t&) { return fail(JsonFailure::syntax, "binary values are not JSON"); }
 
-  bool start_object(std::size_t) {
-    if (!open()) return false;
-    json* v = place(json::object());
-    if (v == nullptr) return false;
-    stack_.push_back(v);
-    return true;
-  }
+  bool start_object(std::size_t) { return open(json::object()); }
   bool key(std::string& k) {
     if (!charge(kObjectEntry + k.size())) return false;
     key_ = &(*stack_.back())[std::move(k)];
@@ -48,13 +42,7 @@ class BoundedBuilder {
     stack_.pop_back();
     return true;
   }
-  bool start_array(std::size_t) {
-    if (!open()) return false;
-    json* v = place(json::array());
-    if (v == nullptr) return false;
-    stack_.push_back(v);
-    return true;
-  }
+  bool start_array(std::size_t) { return open(json::array()); }
   bool end_array() {
     stack_.pop_back();
     return true;
@@ -89,10 +77,15 @@ class BoundedBuilder {
     return true;
   }
 
-  bool open() {
+  // A new array or object, entered.
+  bool open(json empty) {
     if (stack_.size() >= limits_.max_depth)
       return fail(JsonFailure::too_deep, "JSON nested deeper than " + std::to_string(limits_.max_depth) + " levels");
-    return charge(kContainer);
+    if (!charge(kContainer)) return false;
+    json* v = place(std::move(empty));
+    if (v == nullptr) return false;
+    stack_.push_back(v);
+    return true;
   }
 
   json* place(json v) {

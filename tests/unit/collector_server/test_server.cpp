@@ -443,14 +443,29 @@ TEST_CASE("graceful stop: the request in flight is committed and answered, new c
   CHECK(after.connect());
 }
 
-TEST_CASE("beyond the connection limit the longest-idle connection gives way") {
+namespace {
+
+ServerOptions two_connections() {
   ServerOptions o = small_options();
   o.max_connections = 2;
-  Fixture fx(o);
-  Conn a(fx.port()), b(fx.port());
-  for (Conn* c : {&a, &b}) {
+  return o;
+}
+
+// Connects each of `conns` and writes `raw` on it.
+void connect_and_write(std::initializer_list<Conn*> conns, const std::string& raw) {
+  for (Conn* c : conns) {
     REQUIRE_FALSE(c->connect());
-    REQUIRE_FALSE(c->send(get("/healthz")));
+    REQUIRE_FALSE(c->write_raw(raw));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("beyond the connection limit the longest-idle connection gives way") {
+  Fixture fx(two_connections());
+  Conn a(fx.port()), b(fx.port());
+  connect_and_write({&a, &b}, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (Conn* c : {&a, &b}) {
     Response r;
     REQUIRE_FALSE(c->read(r));
   }
@@ -471,16 +486,11 @@ TEST_CASE("beyond the connection limit the longest-idle connection gives way") {
 }
 
 TEST_CASE("beyond the connection limit with every connection busy, a newcomer gets 503 + Retry-After") {
-  ServerOptions o = small_options();
-  o.max_connections = 2;
-  Fixture fx(o);
+  Fixture fx(two_connections());
   // Both slots hold a request whose body is still coming: busy, not idle.
   Conn a(fx.port()), b(fx.port());
-  for (Conn* c : {&a, &b}) {
-    REQUIRE_FALSE(c->connect());
-    REQUIRE_FALSE(c->write_raw("POST /v1/traces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken +
-                               "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"));
-  }
+  connect_and_write({&a, &b}, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken +
+                                  "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
   Response r;
   for (int i = 0; i < 3; ++i) {
     Conn extra(fx.port());

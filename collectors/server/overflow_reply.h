@@ -1,8 +1,8 @@
 // Internal to the server: a connection accepted beyond max_connections while every open connection is
 // busy with a request. It is answered "503 Service Unavailable" with Retry-After at once, without reading
 // its request, then closed after a short linger (a close with unread bytes would reset the connection
-// and could destroy the answer on its way). Bounded: at most ServerState::kMaxOverflowReplies at a time;
-// beyond that a connection is closed without an answer.
+// and could destroy the answer on its way). Bounded: at most max_connections at a time (so at most twice
+// that many sockets in all); beyond that a connection is closed without an answer.
 #pragma once
 
 #include <boost/asio/ssl/stream_base.hpp>

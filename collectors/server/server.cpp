@@ -153,7 +153,7 @@ void CollectorServer::Impl::admit(std::uint64_t id, tcp::socket socket, Args&...
   overflow_log.write(log::Level::warn, "connection limit reached (" + std::to_string(state->options.max_connections) +
                                            " open, all busy): answering new connections 503");
   tcp::socket raw = s->take_socket();
-  if (state->overflow_replies.fetch_add(1) >= ServerState::kMaxOverflowReplies) {
+  if (state->overflow_replies.fetch_add(1) >= state->options.max_connections) {
     state->overflow_replies.fetch_sub(1);
     error_code ignored;
     raw.close(ignored);

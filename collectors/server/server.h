@@ -24,9 +24,11 @@ struct ServerOptions {
   std::string listen = ":4318";  // "ADDR:PORT", "[::1]:4318", ":4318" (all addresses); port 0 picks one
   std::size_t io_threads = 2;
   std::size_t query_threads = 2;               // run store queries and /readyz pings off the io threads
-  // Open connections. Beyond it the longest-idle connection (waiting for a request head, never
-  // authenticated first) is closed to make room; when none is idle the new one is answered 503.
+  // Open connections. Beyond it the longest-idle connection (waiting for a request head for at least
+  // evict_after, never authenticated first) is closed to make room; when none is, the new one is
+  // answered 503 + Retry-After.
   std::size_t max_connections = 1024;
+  std::chrono::milliseconds evict_after{1000};
   std::uint32_t max_header_bytes = 16384;      // larger request heads get 431
   std::uint64_t max_body_bytes = 20ull << 20;  // received body, and again the decompressed body (413)
   std::uint64_t max_inflight_body_bytes = 256ull << 20;  // all bodies being read or decoded at once (503)

@@ -152,8 +152,7 @@ struct ServerState {
   std::map<std::uint64_t, std::weak_ptr<SessionBase>> sessions;
   std::uint64_t next_id = 0;  // guarded by the acceptor's strand
   std::atomic<std::uint64_t> evicted_connections{0};
-  static constexpr std::size_t kMaxOverflowReplies = 64;
-  std::atomic<std::size_t> overflow_replies{0};  // 503 answers to connections beyond the limit, in progress
+  std::atomic<std::size_t> overflow_replies{0};  // at most options.max_connections  // 503 answers to connections beyond the limit, in progress
 
   std::mutex ready_mu;
   bool ready_running = false;
@@ -166,9 +165,11 @@ struct ServerState {
   std::shared_ptr<SessionBase> take_idlest_locked() {
     auto best = sessions.end();
     std::shared_ptr<SessionBase> best_s;
+    // A connection idle for less than evict_after (one just accepted, whose request is on its way) stays.
+    const std::int64_t newest = steady_ticks() - std::chrono::steady_clock::duration(options.evict_after).count();
     for (auto it = sessions.begin(); it != sessions.end(); ++it) {
       auto s = it->second.lock();
-      if (!s || !s->idle.load()) continue;
+      if (!s || !s->idle.load() || s->idle_since.load() > newest) continue;
       if (best_s) {
         const bool a = s->authenticated.load(), b = best_s->authenticated.load();
         if (a != b ? a : s->idle_since.load() >= best_s->idle_since.load()) continue;

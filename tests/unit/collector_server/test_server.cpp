@@ -448,6 +448,7 @@ namespace {
 ServerOptions two_connections() {
   ServerOptions o = small_options();
   o.max_connections = 2;
+  o.evict_after = 0ms;  // any idle connection may give way
   return o;
 }
 
@@ -502,6 +503,24 @@ TEST_CASE("beyond the connection limit with every connection busy, a newcomer ge
     CHECK(r[http::field::connection] == "close");
   }
   CHECK(has_line(fx.metrics.serialize(), "shadowmeter_collector_rejected_requests_total{reason=\"connection_limit\"} 3"));
+}
+
+TEST_CASE("a connection idle for less than evict_after does not give way") {
+  ServerOptions o = two_connections();
+  o.evict_after = 1h;
+  Fixture fx(o);
+  Conn a(fx.port()), b(fx.port());
+  connect_and_write({&a, &b}, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  Response r;
+  for (Conn* c : {&a, &b}) REQUIRE_FALSE(c->read(r));
+  Conn extra(fx.port());
+  REQUIRE_FALSE(extra.connect());
+  REQUIRE_FALSE(extra.send(get("/healthz")));
+  REQUIRE_FALSE(extra.read(r));
+  CHECK(status(r) == 503);
+  REQUIRE_FALSE(a.send(get("/healthz")));
+  REQUIRE_FALSE(a.read(r));
+  CHECK(status(r) == 200);
 }
 
 TEST_CASE("an idle connection is closed after the read timeout") {

@@ -70,6 +70,9 @@ sc::ServerOptions server_options(const sc::config::CollectorConfig& c) {
   o.max_inflight_body_bytes = c.max_inflight_body_bytes;
   o.max_spans = c.max_spans_per_request;
   o.read_timeout = std::chrono::seconds(c.read_timeout_seconds);
+  o.header_timeout = std::chrono::seconds(c.header_timeout_seconds);
+  o.max_json_depth = c.max_json_depth;
+  o.max_decoded_bytes = c.max_decoded_body_bytes;
   o.write_timeout = std::chrono::seconds(c.write_timeout_seconds);
   o.retry_after = std::chrono::seconds(c.retry_after_seconds);
   o.tls.cert_file = c.tls_cert_file;

@@ -22,10 +22,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/yaml_file.h"
+
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -436,15 +439,7 @@ bool starts_with_dashes(const char* arg) { return std::strncmp(arg, "--", 2) == 
 }  // namespace
 
 AgentConfig load_yaml_file(const std::string& path, AgentConfig base) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read config file '" + path + "': " + std::strerror(errno));
-  YAML::Node root;
-  try {
-    root = YAML::Load(in);
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                             std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
-  }
+  const YAML::Node root = read_yaml_file<std::runtime_error>(path);
   if (root.IsNull()) return base;  // an empty file (or only comments) keeps the defaults
   if (!root.IsMap()) fail(at(path, root), "expected a mapping of settings at the top level");
   apply_yaml_map(base, path, root, "");

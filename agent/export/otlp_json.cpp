@@ -4,8 +4,14 @@
 #include "export/otlp_json.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string_view>
+#include <system_error>
+
+#include "export/bounded_json.h"
+#include "common/excerpt.h"
 
 namespace shadowmeter::exporting {
 namespace {
@@ -72,9 +78,27 @@ json span_of(const json& e) {
   return span;
 }
 
+// Decoding failures travel as this exception inside the decoder only; decode_otlp_traces turns it
+// into OtlpDecoded::error.
+struct Malformed {
+  std::string why;
+};
+
+[[noreturn]] void malformed(std::string why) { throw Malformed{std::move(why)}; }
+
+// A whole decimal string, without sign, spaces or excess: from_chars never throws.
+template <class Int>
+std::optional<Int> decimal(const std::string& s) {
+  Int n{};
+  const char* end = s.data() + s.size();
+  const auto [p, ec] = std::from_chars(s.data(), end, n);
+  if (s.empty() || ec != std::errc() || p != end || s.front() == '+') return std::nullopt;
+  return n;
+}
+
 // One OTLP AnyValue back to plain JSON.
 json plain_value(const json& v, const std::string& key) {
-  if (!v.is_object() || v.size() != 1) throw OtlpError("attribute " + key + ": value must hold exactly one field");
+  if (!v.is_object() || v.size() != 1) malformed("attribute " + key + ": value must hold exactly one field");
   const auto it = v.begin();  // (not items(): its proxy would be a dangling temporary here)
   const std::string& type = it.key();
   const json& val = it.value();
@@ -82,27 +106,28 @@ json plain_value(const json& v, const std::string& key) {
   if (type == "boolValue" && val.is_boolean()) return val;
   if (type == "doubleValue" && val.is_number()) return val;
   if (type == "intValue") {
-    if (val.is_number_integer()) return val;
+    if (val.is_number_integer()) {
+      // 64-bit integers: an unsigned one above INT64_MAX is no OTLP intValue.
+      if (val.is_number_unsigned() && val.get<std::uint64_t>() > std::uint64_t{INT64_MAX})
+        malformed("attribute " + key + ": intValue " + val.dump() + " is out of the 64-bit range");
+      return val;
+    }
     if (val.is_string()) {
-      const std::string s = val.get<std::string>();
-      try {
-        std::size_t used = 0;
-        const long long n = std::stoll(s, &used);
-        if (used == s.size()) return n;
-      } catch (const std::exception&) {
-      }
+      if (const auto n = decimal<std::int64_t>(val.get_ref<const std::string&>())) return *n;
+      malformed("attribute " + key + ": intValue \"" + excerpt(val.get_ref<const std::string&>()) +
+                "\" is not a 64-bit decimal integer");
     }
   }
-  throw OtlpError("attribute " + key + ": unsupported or mistyped value " + type);
+  malformed("attribute " + key + ": unsupported or mistyped value " + excerpt(type));
 }
 
 void add_attributes(const json& list, json& out, const char* where) {
   if (list.is_null()) return;
-  if (!list.is_array()) throw OtlpError(std::string(where) + ".attributes must be an array");
+  if (!list.is_array()) malformed(std::string(where) + ".attributes must be an array");
   for (const auto& kv : list) {
     if (!kv.is_object() || !kv.contains("key") || !kv["key"].is_string() || !kv.contains("value"))
-      throw OtlpError(std::string(where) + ".attributes: each needs a string key and a value");
-    const std::string key = kv["key"].get<std::string>();
+      malformed(std::string(where) + ".attributes: each needs a string key and a value");
+    const std::string& key = kv["key"].get_ref<const std::string&>();
     out[key] = plain_value(kv["value"], key);
   }
 }
@@ -110,19 +135,51 @@ void add_attributes(const json& list, json& out, const char* where) {
 std::uint64_t nanos(const json& v, const char* what) {
   if (v.is_number_unsigned()) return v.get<std::uint64_t>();
   if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (!s.empty() && s.size() <= 20 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::stoull(s);
+    const std::string& s = v.get_ref<const std::string&>();
+    if (const auto n = decimal<std::uint64_t>(s)) return *n;
+    if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      malformed(std::string("span ") + what + " \"" + excerpt(s) + "\" is out of the 64-bit range");
   }
-  throw OtlpError(std::string("span ") + what + " must be a decimal number of nanoseconds");
+  malformed(std::string("span ") + what + " must be a decimal number of nanoseconds");
 }
 
 const json& array_field(const json& obj, const char* key, const char* where) {
   static const json kEmpty = json::array();
   const auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return kEmpty;
-  if (!it->is_array()) throw OtlpError(std::string(where) + "." + key + " must be an array");
+  if (!it->is_array()) malformed(std::string(where) + "." + key + " must be an array");
   return *it;
+}
+
+std::vector<json> flat_events(const json& doc, std::size_t max_spans) {
+  if (!doc.is_object()) malformed("body must be a JSON object");
+  std::vector<json> out;
+  for (const auto& rs : array_field(doc, "resourceSpans", "body")) {
+    if (!rs.is_object()) malformed("resourceSpans entries must be objects");
+    json resource = json::object();
+    if (const auto r = rs.find("resource"); r != rs.end() && r->is_object())
+      add_attributes(r->value("attributes", json()), resource, "resource");
+    for (const auto& ss : array_field(rs, "scopeSpans", "resourceSpans")) {
+      if (!ss.is_object()) malformed("scopeSpans entries must be objects");
+      for (const auto& span : array_field(ss, "spans", "scopeSpans")) {
+        if (out.size() >= max_spans) malformed("more than " + std::to_string(max_spans) + " spans");
+        if (!span.is_object()) malformed("spans entries must be objects");
+        json e = resource;
+        add_attributes(span.value("attributes", json()), e, "span");
+        if (!span.contains("startTimeUnixNano") || !span.contains("endTimeUnixNano"))
+          malformed("span without startTimeUnixNano/endTimeUnixNano");
+        e["time_unix_nano"] = nanos(span["startTimeUnixNano"], "startTimeUnixNano");
+        e["end_time_unix_nano"] = nanos(span["endTimeUnixNano"], "endTimeUnixNano");
+        const auto id = e.find("shadowmeter.event_id");
+        if (id == e.end() || !id->is_string() || id->get<std::string>().empty())
+          malformed("span without a shadowmeter.event_id attribute");
+        e.erase("service.name");
+        e.erase("service.version");
+        out.push_back(std::move(e));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -147,36 +204,42 @@ std::string encode_otlp_traces(const std::vector<json>& events, const OtlpResour
   return doc.dump();
 }
 
-std::vector<json> decode_otlp_traces(std::string_view body, std::size_t max_spans) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) throw OtlpError("body is not JSON");
-  if (!doc.is_object()) throw OtlpError("body must be a JSON object");
-  std::vector<json> out;
-  for (const auto& rs : array_field(doc, "resourceSpans", "body")) {
-    if (!rs.is_object()) throw OtlpError("resourceSpans entries must be objects");
-    json resource = json::object();
-    if (const auto r = rs.find("resource"); r != rs.end() && r->is_object())
-      add_attributes(r->value("attributes", json()), resource, "resource");
-    for (const auto& ss : array_field(rs, "scopeSpans", "resourceSpans")) {
-      if (!ss.is_object()) throw OtlpError("scopeSpans entries must be objects");
-      for (const auto& span : array_field(ss, "spans", "scopeSpans")) {
-        if (out.size() >= max_spans) throw OtlpError("more than " + std::to_string(max_spans) + " spans");
-        if (!span.is_object()) throw OtlpError("spans entries must be objects");
-        json e = resource;
-        add_attributes(span.value("attributes", json()), e, "span");
-        if (!span.contains("startTimeUnixNano") || !span.contains("endTimeUnixNano"))
-          throw OtlpError("span without startTimeUnixNano/endTimeUnixNano");
-        e["time_unix_nano"] = nanos(span["startTimeUnixNano"], "startTimeUnixNano");
-        e["end_time_unix_nano"] = nanos(span["endTimeUnixNano"], "endTimeUnixNano");
-        const auto id = e.find("shadowmeter.event_id");
-        if (id == e.end() || !id->is_string() || id->get<std::string>().empty())
-          throw OtlpError("span without a shadowmeter.event_id attribute");
-        e.erase("service.name");
-        e.erase("service.version");
-        out.push_back(std::move(e));
-      }
-    }
+OtlpDecoded decode_otlp_traces(std::string_view body, const OtlpDecodeLimits& limits) {
+  OtlpDecoded out;
+  JsonLimits json_limits{limits.max_depth, limits.max_decoded_bytes, limits.reserve};
+  BoundedJson doc = parse_bounded_json(body, json_limits);
+  out.reserved = doc.reserved;
+  switch (doc.failure) {
+    case JsonFailure::none:
+      break;
+    case JsonFailure::syntax:
+      out.failure = OtlpFailure::malformed;
+      out.error = "body is not JSON";
+      return out;
+    case JsonFailure::too_deep:
+      out.failure = OtlpFailure::malformed;
+      out.error = "body: " + doc.error;
+      return out;
+    case JsonFailure::too_large:
+      out.failure = OtlpFailure::too_large;
+      out.error = "body: " + doc.error;
+      return out;
+    case JsonFailure::busy:
+      out.failure = OtlpFailure::busy;
+      out.error = doc.error;
+      return out;
   }
+  try {
+    out.events = flat_events(doc.value, limits.max_spans);
+  } catch (const Malformed& m) {
+    out.failure = OtlpFailure::malformed;
+    out.error = m.why;
+  } catch (const json::exception& e) {
+    // The checks above rule these out; a last line so that no input escapes as an exception.
+    out.failure = OtlpFailure::malformed;
+    out.error = std::string("malformed OTLP JSON: ") + e.what();
+  }
+  if (!out.ok()) out.events.clear();
   return out;
 }
 

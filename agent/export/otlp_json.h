@@ -4,8 +4,10 @@
 // collector) uses to get the flat events back.
 #pragma once
 
-#include <stdexcept>
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,13 +31,31 @@ inline constexpr const char* kResourceKeys[] = {"host.name"};
 // (128 bits), its span id the event id's first 64 bits: a redelivered event is the same span.
 std::string encode_otlp_traces(const std::vector<nlohmann::json>& events, const OtlpResource& resource);
 
-struct OtlpError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct OtlpDecodeLimits {
+  std::size_t max_spans = 100000;
+  std::size_t max_depth = 64;           // JSON nesting (an OTLP document needs about 10)
+  std::uint64_t max_decoded_bytes = 0;  // estimated memory of the parsed document; 0 = no limit
+  // Charged per kReserveStep bytes of parsed document (bounded_json.h); false stops with busy.
+  std::function<bool(std::uint64_t)> reserve;
 };
 
-// Back to flat events (resource attributes merged into each span's). Throws OtlpError saying what
-// is wrong with the document (not JSON, wrong types, a span without times or event id, ...), or
-// when it holds more than max_spans spans.
-std::vector<nlohmann::json> decode_otlp_traces(std::string_view body, std::size_t max_spans = 100000);
+enum class OtlpFailure {
+  none,
+  malformed,  // not JSON, nested too deep, wrong types, a number out of range, a span without times or id
+  too_large,  // the parsed document would exceed max_decoded_bytes
+  busy,       // limits.reserve refused
+};
+
+struct OtlpDecoded {
+  std::vector<nlohmann::json> events;  // empty unless ok()
+  OtlpFailure failure = OtlpFailure::none;
+  std::string error;           // what is wrong, naming the field or attribute, when !ok()
+  std::uint64_t reserved = 0;  // granted by limits.reserve (the caller releases it, ok or not)
+  bool ok() const { return failure == OtlpFailure::none; }
+};
+
+// Back to flat events (resource attributes merged into each span's). Never throws for bad input: the
+// outcome says what is wrong with the document, or that it holds more than max_spans spans.
+OtlpDecoded decode_otlp_traces(std::string_view body, const OtlpDecodeLimits& limits = {});
 
 }  // namespace shadowmeter::exporting

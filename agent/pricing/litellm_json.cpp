@@ -115,7 +115,7 @@ class Reader final : public nlohmann::json_sax<Json> {
 
   bool start_object(std::size_t) override {
     if (depth_ == 1) begin_entry();
-    if (depth_ == 2 && in_entry_ && is_price(field_)) invalid_ = true;
+    if (depth_ == 2 && in_entry_ && is_price(field_)) invalid("an object is not a price");
     ++depth_;
     return true;
   }
@@ -126,7 +126,7 @@ class Reader final : public nlohmann::json_sax<Json> {
   }
   bool start_array(std::size_t) override {
     if (depth_ == 0) return not_an_object();
-    if (depth_ == 2 && in_entry_ && is_price(field_)) invalid_ = true;
+    if (depth_ == 2 && in_entry_ && is_price(field_)) invalid("an array is not a price");
     ++depth_;
     return true;
   }
@@ -139,6 +139,7 @@ class Reader final : public nlohmann::json_sax<Json> {
       key_ = k;
     } else if (depth_ == 2 && in_entry_) {
       field_ = classify(k);
+      field_name_ = k;
     }
     return true;
   }
@@ -151,6 +152,16 @@ class Reader final : public nlohmann::json_sax<Json> {
   enum class Kind : std::uint8_t { null, number, string, other };
   enum class EntryKind : std::uint8_t { model, info, sample };
 
+  // The entry is skipped; the first reason is kept for the caller's message.
+  void invalid(const std::string& why) {
+    if (invalid_) return;
+    invalid_ = true;
+    if (!result_.first_invalid.empty()) return;
+    const std::string model = Json(key_.substr(0, kMaxModelIdLen)).dump(-1, ' ', false, Json::error_handler_t::replace);
+    result_.first_invalid = "model " + model + (field_name_.empty() || !is_price(field_) ? "" : ", field " + field_name_) +
+                            ": " + why;
+  }
+
   bool not_an_object() {
     result_.error = "the top level is not a JSON object";
     return false;
@@ -159,6 +170,7 @@ class Reader final : public nlohmann::json_sax<Json> {
   void begin_entry() {
     in_entry_ = true;
     invalid_ = false;
+    field_name_.clear();
     price_ = Price{};
     provider_.clear();
     field_ = Field::other;
@@ -170,7 +182,11 @@ class Reader final : public nlohmann::json_sax<Json> {
   void end_entry() {
     in_entry_ = false;
     if (kind_ != EntryKind::model) return;
-    if (invalid_ || key_.empty() || key_.size() > kMaxModelIdLen) {
+    if (!invalid_ && (key_.empty() || key_.size() > kMaxModelIdLen)) {
+      field_name_.clear();
+      invalid("the model name is empty or longer than " + std::to_string(kMaxModelIdLen) + " bytes");
+    }
+    if (invalid_) {
       ++result_.stats.skipped_invalid;
     } else if (!price_.input && !price_.output) {
       ++result_.stats.skipped_no_price;
@@ -199,7 +215,10 @@ class Reader final : public nlohmann::json_sax<Json> {
     // Negative, NaN or infinite prices (the last two only reachable through strings or
     // out-of-range literals) would turn into invented or meaningless costs.
     if (!v || !std::isfinite(*v) || *v < 0) {
-      invalid_ = true;
+      const std::string shown = kind == Kind::string   ? Json(std::string(text.substr(0, 64))).dump()
+                                : kind == Kind::number ? Json(number).dump()
+                                                       : std::string("a boolean");
+      invalid(shown + " is not a non-negative number of US dollars");
       return true;
     }
     *target = v;
@@ -213,6 +232,7 @@ class Reader final : public nlohmann::json_sax<Json> {
   bool invalid_ = false;
   EntryKind kind_ = EntryKind::model;
   Field field_ = Field::other;
+  std::string field_name_;
   std::string key_;
   std::string provider_;
   Price price_;

@@ -23,6 +23,9 @@ struct ReadResult {
   LoadStats stats;
   std::string as_of;  // shadowmeter_table_info.as_of, "" when absent or not a plain date-like token
   std::string error;  // "" on success, else why the text is not a price table
+  // Why the first skipped_invalid entry was skipped, naming the model and the field: 'model "gpt-x",
+  // field input_cost_per_token: "cheap" is not a non-negative number of US dollars'.
+  std::string first_invalid;
 };
 
 using EntrySink =

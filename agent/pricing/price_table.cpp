@@ -1,6 +1,10 @@
 #include "pricing/price_table.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <stdexcept>
 #include <utility>
 
@@ -18,8 +22,11 @@ std::uint32_t intern(std::vector<std::string>& pool, std::string_view s) {
 }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::runtime_error("price table " + path + ": it is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("price table " + path + ": cannot open the file");
+  if (!in) throw std::runtime_error("price table " + path + ": cannot open the file: " + std::strerror(errno));
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   if (size < 0) throw std::runtime_error("price table " + path + ": cannot read the file");
@@ -49,15 +56,25 @@ PriceTable PriceTable::from_text(std::string_view json_text, std::string label, 
   if (!r.error.empty()) throw std::runtime_error("price table " + std::string(name) + ": " + r.error);
   t.stats_ = r.stats;
   t.as_of_ = std::move(r.as_of);
+  t.first_invalid_ = std::move(r.first_invalid);
   return t;
 }
 
+// A file someone wrote for this agent: an entry it cannot use is an error naming the file, the model
+// and the field, not a silent skip (PriceTable::parse, for texts of unknown origin, skips them).
+static PriceTable strict(PriceTable t, const std::string& path) {
+  const std::size_t n = t.stats().skipped_invalid;
+  if (n == 0) return t;
+  throw std::runtime_error("price table " + path + ": " + t.first_invalid() +
+                           (n > 1 ? " (and " + std::to_string(n - 1) + " more invalid entries)" : ""));
+}
+
 PriceTable PriceTable::load_file(const std::string& path) {
-  return from_text(read_file(path), "file:" + path, path);
+  return strict(from_text(read_file(path), "file:" + path, path), path);
 }
 
 PriceTable PriceTable::builtin_from_file(const std::string& path) {
-  PriceTable t = from_text(read_file(path), "builtin", path);
+  PriceTable t = strict(from_text(read_file(path), "builtin", path), path);
   // The date is only known once the text is read; a fresh table has exactly one label.
   if (!t.as_of_.empty()) t.labels_.front() = "builtin:" + t.as_of_;
   return t;

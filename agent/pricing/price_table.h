@@ -33,9 +33,11 @@ struct PriceMatch {
 
 class PriceTable {
  public:
-  // Throws std::runtime_error naming the text's label and the reason.
+  // Throws std::runtime_error naming the text's label and the reason. Entries with a bad price or name
+  // are skipped (counted in stats().skipped_invalid).
   static PriceTable parse(std::string_view json_text, std::string label);
-  // Label "file:<path>". Throws std::runtime_error naming the file and the reason.
+  // Label "file:<path>". Throws std::runtime_error naming the file and the reason, also for an entry
+  // with a bad price (wrong type, negative, not finite) or name: the message names the model and field.
   static PriceTable load_file(const std::string& path);
   // The shipped default table: label "builtin:<as_of>" from its shadowmeter_table_info entry
   // ("builtin" when it has none). Throws like load_file.
@@ -56,6 +58,8 @@ class PriceTable {
   const LoadStats& stats() const { return stats_; }
   // shadowmeter_table_info.as_of of the text this table was parsed from ("" when none).
   const std::string& as_of() const { return as_of_; }
+  // Why the first invalid entry (stats().skipped_invalid) was skipped, naming its model and field.
+  const std::string& first_invalid() const { return first_invalid_; }
 
  private:
   struct Entry {
@@ -80,6 +84,7 @@ class PriceTable {
   std::vector<std::string> labels_;     // interned table labels
   LoadStats stats_;
   std::string as_of_;
+  std::string first_invalid_;
 };
 
 }  // namespace shadowmeter::pricing

@@ -6,7 +6,8 @@
 //   auth:      {token_file: "", insecure_no_auth: false}
 //   tls:       {cert_file: "", key_file: "", client_ca_file: "", require_client_cert: false}
 //   limits:    {max_body_bytes, max_spans_per_request, max_connections, max_header_bytes,
-//               max_inflight_body_bytes, read_timeout_seconds, write_timeout_seconds}
+//               max_inflight_body_bytes, read_timeout_seconds, header_timeout_seconds,
+//               write_timeout_seconds, max_json_depth, max_decoded_body_bytes}
 //   ingest:    {queue_high_water_events, retry_after_seconds}
 //   server:    {io_threads, query_threads}
 //   retention: {raw_days, rollup_days, heartbeat_days}
@@ -14,6 +15,8 @@
 #include "config/collector_config.h"
 
 #include <yaml-cpp/yaml.h>
+
+#include "common/yaml_file.h"
 
 #include <cerrno>
 #include <charconv>
@@ -47,6 +50,9 @@ enum class Key {
   max_header_bytes,
   max_inflight_body_bytes,
   read_timeout,
+  header_timeout,
+  max_json_depth,
+  max_decoded_body_bytes,
   write_timeout,
   queue_high_water,
   retry_after,
@@ -83,6 +89,9 @@ constexpr Setting kSettings[] = {
     {Key::max_header_bytes, "limits", "max_header_bytes", nullptr, Kind::number},
     {Key::max_inflight_body_bytes, "limits", "max_inflight_body_bytes", nullptr, Kind::number},
     {Key::read_timeout, "limits", "read_timeout_seconds", nullptr, Kind::number},
+    {Key::header_timeout, "limits", "header_timeout_seconds", nullptr, Kind::number},
+    {Key::max_json_depth, "limits", "max_json_depth", nullptr, Kind::number},
+    {Key::max_decoded_body_bytes, "limits", "max_decoded_body_bytes", nullptr, Kind::number},
     {Key::write_timeout, "limits", "write_timeout_seconds", nullptr, Kind::number},
     {Key::queue_high_water, "ingest", "queue_high_water_events", "queue-high-water", Kind::number},
     {Key::retry_after, "ingest", "retry_after_seconds", nullptr, Kind::number},
@@ -211,6 +220,15 @@ void apply(CollectorConfig& c, Key key, const std::string& where, const std::str
     case Key::read_timeout:
       c.read_timeout_seconds = in_range(where, v, 1, 3600);
       break;
+    case Key::header_timeout:
+      c.header_timeout_seconds = in_range(where, v, 1, 3600);
+      break;
+    case Key::max_json_depth:
+      c.max_json_depth = in_range(where, v, 16, 1000);
+      break;
+    case Key::max_decoded_body_bytes:
+      c.max_decoded_body_bytes = at_least(where, v, 1u << 20);
+      break;
     case Key::write_timeout:
       c.write_timeout_seconds = in_range(where, v, 1, 3600);
       break;
@@ -287,15 +305,7 @@ bool starts_with_dashes(const char* arg) { return std::strncmp(arg, "--", 2) == 
 }  // namespace
 
 CollectorConfig load_yaml_file(const std::string& path, CollectorConfig base) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot read config file '" + path + "': " + std::strerror(errno));
-  YAML::Node root;
-  try {
-    root = YAML::Load(in);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                      ": not valid YAML: " + e.msg);
-  }
+  const YAML::Node root = read_yaml_file<ConfigError>(path);
   if (root.IsNull()) return base;  // an empty file (or only comments) keeps the defaults
   if (!root.IsMap()) fail(at(path, root), "expected a mapping of settings at the top level");
   apply_yaml_map(base, path, root, "");
@@ -408,7 +418,7 @@ std::string usage_text() {
          "  --insecure-no-auth          start without tokens or required client certificates: anyone who\n"
          "                              can connect may send and read data\n"
          "  --max-body-bytes N          request body limit, compressed and decompressed; default: 20971520\n"
-         "  --max-connections N         connections at once; default: 256\n"
+         "  --max-connections N         connections at once; default: 1024\n"
          "  --queue-high-water N        events waiting for the store before 503 + Retry-After; default: "
          "50000\n"
          "  --io-threads N              threads serving connections; default: 2\n"

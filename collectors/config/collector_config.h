@@ -32,10 +32,13 @@ struct CollectorConfig {
   // limits
   std::uint64_t max_body_bytes = 20ull << 20;  // --max-body-bytes (received and decompressed)
   std::uint32_t max_spans_per_request = 50000;
-  std::uint32_t max_connections = 256;
+  std::uint32_t max_connections = 1024;
   std::uint32_t max_header_bytes = 16384;
   std::uint64_t max_inflight_body_bytes = 256ull << 20;
   std::uint32_t read_timeout_seconds = 30;
+  std::uint32_t header_timeout_seconds = 10;
+  std::uint32_t max_json_depth = 64;
+  std::uint64_t max_decoded_body_bytes = 160ull << 20;
   std::uint32_t write_timeout_seconds = 30;
 
   // ingest

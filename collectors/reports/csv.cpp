@@ -29,8 +29,11 @@ std::string cell_text(const json& v) {
   return v.dump();  // numbers
 }
 
+// Quoted when it holds a separator of any locale's spreadsheet (',' or ';'), a TAB, a quote or a line
+// break, or has edge spaces: a ';' left bare would split the cell where ';' is the list separator,
+// and the rest of the cell could start with a formula character.
 std::string quoted(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos && (s.empty() || (s.front() != ' ' && s.back() != ' ')))
+  if (s.find_first_of(",;\t\"\r\n") == std::string::npos && (s.empty() || (s.front() != ' ' && s.back() != ' ')))
     return s;
   std::string out = "\"";
   for (const char c : s) {

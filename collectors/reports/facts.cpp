@@ -85,8 +85,10 @@ std::string distinct_list(sql::Dialect d, const std::string& expr) {
 }
 
 std::string json_number(sql::Dialect d, const std::string& column, const std::string& key) {
+  // A value of another JSON type is NULL, not a failing cast (rows stored before ingest checked types).
   if (d == sql::Dialect::postgresql)
-    return "CAST(CAST(" + column + " AS jsonb) ->> '" + key + "' AS NUMERIC)";
+    return "CASE WHEN jsonb_typeof(CAST(" + column + " AS jsonb) -> '" + key + "') = 'number' THEN CAST(CAST(" +
+           column + " AS jsonb) ->> '" + key + "' AS NUMERIC) END";
   return "json_extract(" + column + ", '$.\"" + key + "\"')";
 }
 

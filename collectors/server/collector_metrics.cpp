@@ -133,6 +133,10 @@ const char* reject_reason_name(RejectReason r) {
       return "backpressure";
     case RejectReason::store_error:
       return "store_error";
+    case RejectReason::connection_limit:
+      return "connection_limit";
+    case RejectReason::bad_framing:
+      return "bad_framing";
   }
   return "unknown";
 }
@@ -227,7 +231,8 @@ CollectorMetrics::CollectorMetrics(std::shared_ptr<Registry> r)
                                                     {false, false}, overflow("blind_connections")));
   for (RejectReason reason : {RejectReason::unauthorized, RejectReason::too_large, RejectReason::bad_encoding,
                               RejectReason::bad_content_type, RejectReason::malformed,
-                              RejectReason::backpressure, RejectReason::store_error})
+                              RejectReason::backpressure, RejectReason::store_error,
+                              RejectReason::connection_limit, RejectReason::bad_framing})
     rejected_requests.Add({{"reason", reject_reason_name(reason)}});
 }
 

@@ -26,7 +26,9 @@ enum class RejectReason {
   bad_content_type,
   malformed,
   backpressure,
-  store_error
+  store_error,
+  connection_limit,  // a new connection answered 503 because max_connections were busy
+  bad_framing,       // Transfer-Encoding not ending in chunked (RFC 9112 section 6.3): 400 and closed
 };
 
 const char* reject_reason_name(RejectReason r);

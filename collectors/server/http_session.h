@@ -54,6 +54,7 @@ Reply unauthorized_reply(bool otlp);
 // 401 of the dashboard and report routes: also offers HTTP Basic, which browsers can send.
 Reply unauthorized_browser_reply(bool html);
 Reply service_unavailable(const ServerOptions& o, bool otlp, const std::string& message);
+Reply readyz_reply(bool ready);
 
 enum class Route { traces, healthz, readyz, metrics, api_calls, api_agents, api_report, dashboard, not_found };
 Route route_of(std::string_view path);
@@ -97,7 +98,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (closed_) return;
     if constexpr (kTls) {
       phase_ = Phase::handshake;
-      lowest().expires_after(state_->options.read_timeout);
+      lowest().expires_after(state_->options.header_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](const beast::error_code& ec) {
                                 if (ec) return self->close_now();
@@ -114,6 +115,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
   void force_close() override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close_now(); });
+  }
+
+  // Of a connection that was not admitted (instead of start()): its socket, for the 503 answer.
+  asio::ip::tcp::socket take_socket() {
+    closed_ = true;
+    return std::move(lowest().socket());
   }
 
   // Immediately, on the strand (or before start()).
@@ -159,7 +166,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // answered first; chunked bodies get their limit before the body is read.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     parser_->get().body().limit = 0;
-    lowest().expires_after(opts().read_timeout);
+    idle_since.store(steady_ticks());
+    idle.store(true);
+    // A client that never authenticated gets the short header timeout, also between its requests.
+    lowest().expires_after(authenticated.load() ? opts().read_timeout : opts().header_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](const beast::error_code& ec, std::size_t) { self->on_header(ec); });
@@ -167,8 +177,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void on_header(const beast::error_code& ec) {
     if (closed_) return;
+    idle.store(false);
     if (ec) return on_read_error(ec);
     const auto& req = parser_->get();
+    std::vector<std::string_view> codings;
+    const auto [first, last] = req.equal_range(http::field::transfer_encoding);
+    for (auto it = first; it != last; ++it) codings.emplace_back(it->value().data(), it->value().size());
+    if (const auto bad = check_transfer_encoding(codings)) {
+      state_->metrics.rejected(RejectReason::bad_framing);
+      // Not read, and the connection is not reused: its bytes have no trustworthy length.
+      return respond(api_error(static_cast<http::status>(bad->status), bad->message), true);
+    }
     const std::string_view target(req.target().data(), req.target().size());
     const auto qmark = target.find('?');
     path_ = std::string(target.substr(0, qmark));
@@ -212,6 +231,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return reject(unauthorized_reply(true));
     }
     principal_ = auth.principal;
+    authenticated.store(true);
     const HeaderCheck check =
         check_traces_headers(header(http::field::content_type), header(http::field::content_encoding));
     if (check.verdict != HeaderVerdict::ok) {
@@ -307,6 +327,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           state_->metrics.rejected(RejectReason::unauthorized);
           return respond(unauthorized_reply(false));
         }
+        authenticated.store(true);
         return query();
       }
       case Route::api_report:
@@ -316,10 +337,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           state_->metrics.rejected(RejectReason::unauthorized);
           return respond(unauthorized_browser_reply(route_ == Route::dashboard));
         }
+        authenticated.store(true);
         return query();
       }
       case Route::readyz:
-        return query();
+        return readyz();
       default:
         return respond(api_error(http::status::not_found, "not found"));
     }
@@ -339,6 +361,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       asio::post(back, [self, reply = std::move(reply)]() mutable {
         if (self->closed_) return;
         self->respond(std::move(reply));
+      });
+    });
+  }
+
+  void readyz() {
+    phase_ = Phase::working;
+    auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
+    state_->check_ready([self = this->shared_from_this(), back](bool ready) {
+      asio::post(back, [self, ready] {
+        if (self->closed_) return;
+        self->respond(readyz_reply(ready));
       });
     });
   }
@@ -381,6 +414,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res_.result(reply.status);
     res_.set(http::field::server, "shadowmeter-collector");
     res_.set(http::field::content_type, reply.content_type);
+    res_.set("X-Content-Type-Options", "nosniff");
     for (auto& [field, value] : reply.headers) res_.set(field, value);
     for (auto& [name, value] : reply.named_headers) res_.set(name, value);
     res_.keep_alive(keep_alive);

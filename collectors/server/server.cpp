@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "metrics/http_server.h"
 #include "server/http_session.h"
+#include "server/overflow_reply.h"
 
 namespace shadowmeter::collector {
 
@@ -21,6 +22,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using detail::PlainStream;
+using detail::OverflowReply;
 using detail::ServerState;
 using detail::Session;
 using detail::TlsStream;
@@ -42,6 +44,8 @@ struct CollectorServer::Impl {
   void accept();
   void on_accept(const error_code& ec, tcp::socket socket);
   void run_io();
+  template <class Stream, class... Args>
+  void admit(std::uint64_t id, tcp::socket socket, Args&... args);
 
   std::shared_ptr<ServerState> state;
   asio::io_context io;
@@ -52,6 +56,7 @@ struct CollectorServer::Impl {
   unsigned short bound_port = 0;
   bool started = false;
   bool stopped = false;
+  log::RateLimit overflow_log{1, std::chrono::seconds(60)};  // used on the acceptor's strand only
 };
 
 bool CollectorServer::Impl::try_bind(const tcp::endpoint& ep, bool dual_stack, std::string& why) {
@@ -131,20 +136,30 @@ void CollectorServer::Impl::on_accept(const error_code& ec, tcp::socket socket) 
     return;
   }
   const std::uint64_t id = state->next_id++;
-  if (state->tls) {
-    auto s = std::make_shared<Session<TlsStream>>(state, id, std::move(socket), *state->tls);
-    if (state->try_register(id, s))
-      s->start();
-    else
-      s->close_now();
-  } else {
-    auto s = std::make_shared<Session<PlainStream>>(state, id, std::move(socket));
-    if (state->try_register(id, s))
-      s->start();
-    else
-      s->close_now();
-  }
+  if (state->tls)
+    admit<TlsStream>(id, std::move(socket), *state->tls);
+  else
+    admit<PlainStream>(id, std::move(socket));
   accept();
+}
+
+template <class Stream, class... Args>
+void CollectorServer::Impl::admit(std::uint64_t id, tcp::socket socket, Args&... args) {
+  auto s = std::make_shared<Session<Stream>>(state, id, std::move(socket), args...);
+  if (state->admit(id, s)) return s->start();
+  // Every connection is busy with a request: this one is told so (unless even those answers are at
+  // their bound), counted, and logged at most once a minute.
+  state->metrics.rejected(RejectReason::connection_limit);
+  overflow_log.write(log::Level::warn, "connection limit reached (" + std::to_string(state->options.max_connections) +
+                                           " open, all busy): answering new connections 503");
+  tcp::socket raw = s->take_socket();
+  if (state->overflow_replies.fetch_add(1) >= state->options.max_connections) {
+    state->overflow_replies.fetch_sub(1);
+    error_code ignored;
+    raw.close(ignored);
+    return;
+  }
+  std::make_shared<OverflowReply<Stream>>(state, std::move(raw), args...)->start();
 }
 
 void CollectorServer::Impl::run_io() {

@@ -24,15 +24,25 @@ struct ServerOptions {
   std::string listen = ":4318";  // "ADDR:PORT", "[::1]:4318", ":4318" (all addresses); port 0 picks one
   std::size_t io_threads = 2;
   std::size_t query_threads = 2;               // run store queries and /readyz pings off the io threads
-  std::size_t max_connections = 256;           // further connections are closed as soon as accepted
+  // Open connections. Beyond it the longest-idle connection (waiting for a request head for at least
+  // evict_after, never authenticated first) is closed to make room; when none is, the new one is
+  // answered 503 + Retry-After.
+  std::size_t max_connections = 1024;
+  std::chrono::milliseconds evict_after{1000};
   std::uint32_t max_header_bytes = 16384;      // larger request heads get 431
   std::uint64_t max_body_bytes = 20ull << 20;  // received body, and again the decompressed body (413)
   std::uint64_t max_inflight_body_bytes = 256ull << 20;  // all bodies being read or decoded at once (503)
   std::size_t max_spans = 50000;                         // spans per request (400 beyond)
+  std::size_t max_json_depth = 64;                       // nesting of a request's JSON (400 beyond)
+  // Estimated memory of one request's parsed JSON (413 beyond); it is also charged to the in-flight budget.
+  std::uint64_t max_decoded_bytes = 160ull << 20;
   std::size_t max_pending_queries = 32;            // API requests waiting for the query threads (503 beyond)
   std::chrono::milliseconds read_timeout{30000};   // a request head, then its body (and keep-alive idle time)
+  // The TLS handshake, and a request head (or keep-alive idle time) of a client not yet authenticated.
+  std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds write_timeout{30000};  // one response
   std::chrono::seconds retry_after{2};             // Retry-After of 503 answers
+  std::chrono::milliseconds ready_cache{1000};     // /readyz answers from a store ping at most this old
   TlsOptions tls;                                  // cert_file "" = plain HTTP
 };
 

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/excerpt.h"
 #include "common/log.h"
 #include "server/gzip.h"
 #include "server/http_session.h"
@@ -36,6 +37,19 @@ void log_query_failure(const std::string& what) {
   static log::RateLimit limit(5, std::chrono::seconds(60));
   std::lock_guard lock(mu);
   limit.write(log::Level::warn, "query failed: " + what);
+}
+
+// A store that answers its ping and still fails the query has a problem retrying will not fix (bad
+// data, a statement the database refuses): 500 saying why. One that does not answer is unavailable for
+// now: 503 + Retry-After.
+Reply query_failure(const ServerState& state, const std::string& what) {
+  bool answers = false;
+  try {
+    answers = state.api.ready && state.api.ready();
+  } catch (...) {
+  }
+  if (!answers) return service_unavailable(state.options, false, "the store is not available, retry later");
+  return api_error(http::status::internal_server_error, "the query failed: " + excerpt(what, 300));
 }
 
 Reply json_reply(json body) {
@@ -89,6 +103,14 @@ Reply service_unavailable(const ServerOptions& o, bool otlp, const std::string& 
   return r;
 }
 
+Reply readyz_reply(bool ready) {
+  Reply r;
+  r.status = ready ? http::status::ok : http::status::service_unavailable;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = ready ? "ready\n" : "not ready: the store does not answer\n";
+  return r;
+}
+
 Route route_of(std::string_view path) {
   if (path == "/v1/traces") return Route::traces;
   if (path == "/healthz") return Route::healthz;
@@ -105,14 +127,6 @@ Reply run_query(const ServerState& state, Route route, const std::string& path, 
   const ApiBackend& api = state.api;
   try {
     switch (route) {
-      case Route::readyz: {
-        const bool ready = api.ready && api.ready();
-        Reply r;
-        r.status = ready ? http::status::ok : http::status::service_unavailable;
-        r.content_type = "text/plain; charset=utf-8";
-        r.body = ready ? "ready\n" : "not ready: the store does not answer\n";
-        return r;
-      }
       case Route::api_calls: {
         CallFilter filter;
         try {
@@ -132,7 +146,9 @@ Reply run_query(const ServerState& state, Route route, const std::string& path, 
         json out = json::object();
         out["calls"] = std::move(page.calls);
         out["next_cursor"] = std::move(page.next_cursor);
-        return json_reply(std::move(out));
+        Reply r = json_reply(std::move(out));
+        r.headers.emplace_back(http::field::cache_control, "no-store");
+        return r;
       }
       case Route::api_agents: {
         if (!api.agents) return service_unavailable(state.options, false, "no store");
@@ -140,7 +156,9 @@ Reply run_query(const ServerState& state, Route route, const std::string& path, 
           return api_error(http::status::bad_request, "this endpoint takes no parameters");
         json agents = api.agents();
         if (!agents.is_array()) agents = json::array();
-        return json_reply({{"agents", std::move(agents)}});
+        Reply r = json_reply({{"agents", std::move(agents)}});
+        r.headers.emplace_back(http::field::cache_control, "no-store");
+        return r;
       }
       case Route::api_report:
         return report_reply(state, path, query_string);
@@ -149,13 +167,15 @@ Reply run_query(const ServerState& state, Route route, const std::string& path, 
       default:
         return api_error(http::status::not_found, "not found");
     }
+  } catch (const std::length_error& e) {
+    return api_error(http::status::unprocessable_entity,
+                     std::string("the answer would be too large: ") + e.what() + "; narrow the range or filters");
   } catch (const std::exception& e) {
-    // A failing database is a temporary condition for the client: 503 + Retry-After.
     log_query_failure(e.what());
-    return service_unavailable(state.options, false, "the store is not available, retry later");
+    return query_failure(state, e.what());
   } catch (...) {
     log_query_failure("unknown exception");
-    return service_unavailable(state.options, false, "the store is not available, retry later");
+    return query_failure(state, "unknown error");
   }
 }
 
@@ -179,11 +199,35 @@ IngestPrepared prepare_ingest(ServerState& state, bool gzip, std::string_view bo
     }
     json_text = std::string_view(inflated.data(), inflated.size());
   }
-  TracesParse parsed = parse_traces_body(json_text, o.max_spans);
-  if (!parsed.ok) {
-    state.metrics.rejected(RejectReason::malformed);
-    out.reply = otlp_error(http::status::bad_request, kInvalidArgument, parsed.error);
-    return out;
+  exporting::OtlpDecodeLimits limits;
+  limits.max_spans = o.max_spans;
+  limits.max_depth = o.max_json_depth;
+  limits.max_decoded_bytes = o.max_decoded_bytes;
+  // The parsed documents of all requests together are bounded like the bodies being received.
+  std::uint64_t mine = 0;
+  limits.reserve = [&state, &mine](std::uint64_t n) {
+    if (!state.try_reserve_decoded(n, mine)) return false;
+    mine += n;
+    return true;
+  };
+  TracesParse parsed = parse_traces_body(json_text, limits);
+  inflated = {};
+  state.release_decoded(mine);
+  switch (parsed.failure) {
+    case exporting::OtlpFailure::none:
+      break;
+    case exporting::OtlpFailure::malformed:
+      state.metrics.rejected(RejectReason::malformed);
+      out.reply = otlp_error(http::status::bad_request, kInvalidArgument, parsed.error);
+      return out;
+    case exporting::OtlpFailure::too_large:
+      state.metrics.rejected(RejectReason::too_large);
+      out.reply = otlp_error(http::status::payload_too_large, kResourceExhausted, parsed.error);
+      return out;
+    case exporting::OtlpFailure::busy:
+      state.metrics.rejected(RejectReason::backpressure);
+      out.reply = service_unavailable(o, true, parsed.error + ", retry later");
+      return out;
   }
   if (parsed.events() == 0) {
     out.reply = json_reply({{"partialSuccess", json::object()}});

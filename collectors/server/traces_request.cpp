@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "export/otlp_json.h"
+#include "server/record_check.h"
+#include "common/excerpt.h"
 
 namespace shadowmeter::collector {
 namespace {
@@ -16,15 +18,6 @@ std::string lower_trimmed(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) out.push_back(lower(c));
-  return out;
-}
-
-// At most this much of a client-supplied value is echoed in an error message.
-std::string excerpt(std::string_view s) {
-  constexpr std::size_t kMax = 64;
-  std::string out;
-  for (char c : s.substr(0, kMax)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  if (s.size() > kMax) out += "...";
   return out;
 }
 
@@ -64,20 +57,18 @@ HeaderCheck check_traces_headers(std::string_view content_type, std::string_view
   return out;
 }
 
-TracesParse parse_traces_body(std::string_view json, std::size_t max_spans) {
+TracesParse parse_traces_body(std::string_view json, const exporting::OtlpDecodeLimits& limits) {
   TracesParse out;
-  std::vector<nlohmann::json> records;
-  try {
-    records = exporting::decode_otlp_traces(json, max_spans);
-  } catch (const exporting::OtlpError& e) {
-    out.error = e.what();
-    return out;
-  } catch (const nlohmann::json::exception& e) {
-    // The decoder checks types itself; this is a last line for whatever it did not foresee.
-    out.error = std::string("malformed OTLP JSON: ") + e.what();
+  exporting::OtlpDecoded decoded = exporting::decode_otlp_traces(json, limits);
+  out.reserved = decoded.reserved;
+  if (!decoded.ok()) {
+    out.failure = decoded.failure;
+    out.error = std::move(decoded.error);
     return out;
   }
+  std::vector<nlohmann::json>& records = decoded.events;
   const auto refuse = [&out](std::string why) {
+    out.failure = exporting::OtlpFailure::malformed;
     out.error = std::move(why);
     out.batch = {};  // all or nothing: a refused body queues no record
     return std::move(out);
@@ -85,6 +76,7 @@ TracesParse parse_traces_body(std::string_view json, std::size_t max_spans) {
   std::size_t index = 0;
   for (auto& r : records) {
     const std::string where = "span " + std::to_string(index++);
+    if (auto why = check_record(r)) return refuse(where + ": " + *why);
     const auto id = r.find("shadowmeter.event_id");
     if (id == r.end() || !id->is_string() || !is_event_id(id->get_ref<const std::string&>())) {
       return refuse(where + ": shadowmeter.event_id must be 32 lower-case hex digits");
@@ -106,8 +98,32 @@ TracesParse parse_traces_body(std::string_view json, std::size_t max_spans) {
       return refuse(where + ": unknown " + std::string(exporting::kRecordTypeKey) + " '" + excerpt(t) + "'");
     }
   }
-  out.ok = true;
   return out;
+}
+
+std::optional<FramingError> check_transfer_encoding(const std::vector<std::string_view>& transfer_encodings) {
+  if (transfer_encodings.empty()) return std::nullopt;
+  std::vector<std::string> codings;
+  std::string all;
+  for (std::string_view line : transfer_encodings) {
+    all += (all.empty() ? "" : ", ") + std::string(line);
+    for (std::size_t start = 0;;) {
+      const std::size_t comma = line.find(',', start);
+      std::string c = lower_trimmed(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
+      // Parameters (";q=...") are not part of a transfer coding's name.
+      if (const auto semi = c.find(';'); semi != std::string::npos) c = lower_trimmed(c.substr(0, semi));
+      if (!c.empty()) codings.push_back(std::move(c));
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+  }
+  const std::string shown = "Transfer-Encoding '" + excerpt(all) + "'";
+  std::size_t chunked = 0;
+  for (const std::string& c : codings) chunked += c == "chunked" ? 1u : 0u;
+  if (codings.empty() || codings.back() != "chunked" || chunked != 1)
+    return FramingError{400, shown + ": the final transfer coding must be chunked, once (RFC 9112 section 6.3)"};
+  if (codings.size() != 1) return FramingError{501, shown + ": only chunked is implemented"};
+  return std::nullopt;
 }
 
 }  // namespace shadowmeter::collector

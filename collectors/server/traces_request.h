@@ -4,8 +4,11 @@
 
 #include <cstddef>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <vector>
 
+#include "export/otlp_json.h"
 #include "storage/store.h"
 
 namespace shadowmeter::collector {
@@ -29,16 +32,31 @@ struct HeaderCheck {
 HeaderCheck check_traces_headers(std::string_view content_type, std::string_view content_encoding);
 
 struct TracesParse {
-  bool ok = false;
-  std::string error;  // why the body was refused (400), when !ok
+  exporting::OtlpFailure failure = exporting::OtlpFailure::none;  // malformed: 400, too_large: 413, busy: 503
+  std::string error;           // why the body was refused, when !ok()
+  std::uint64_t reserved = 0;  // granted by limits.reserve (the caller releases it)
+  bool ok() const { return failure == exporting::OtlpFailure::none; }
   IngestBatch batch;  // calls, heartbeats and gaps; principal and received time are the caller's
   std::size_t events() const { return batch.calls.size() + batch.heartbeats.size() + batch.gaps.size(); }
 };
 
-// Decodes with exporting::decode_otlp_traces (at most max_spans spans) and splits the records by
+// Decodes with exporting::decode_otlp_traces (within `limits`) and splits the records by
 // shadowmeter.record.type (absent: a call; "heartbeat"; "gap"). Refuses the whole body when any record
-// has an event id that is not 32 lower-case hex digits or an unknown record type.
-TracesParse parse_traces_body(std::string_view json, std::size_t max_spans);
+// has an event id that is not 32 lower-case hex digits, an unknown record type, or breaks a rule of
+// check_record (record_check.h).
+TracesParse parse_traces_body(std::string_view json, const exporting::OtlpDecodeLimits& limits);
+
+// Request framing refused before a body is read (RFC 9112 section 6.3), on every route: a request whose
+// Transfer-Encoding does not end in exactly one "chunked" has no length a server can trust, and reading
+// it as bodyless would parse its body as the next request on the connection (request smuggling behind
+// a proxy). Such a request is answered 400 and the connection closed.
+struct FramingError {
+  int status = 400;  // 400, or 501 for a coding this server does not implement ("gzip, chunked")
+  std::string message;
+};
+
+// `transfer_encodings`: every Transfer-Encoding field line of the request, in order (none: fine).
+std::optional<FramingError> check_transfer_encoding(const std::vector<std::string_view>& transfer_encodings);
 
 // True for exactly 32 characters of [0-9a-f].
 bool is_event_id(std::string_view id);

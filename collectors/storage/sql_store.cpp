@@ -259,11 +259,17 @@ CallPage SqlStore::query_calls(const CallFilter& filter) {
   const std::vector<Row> rows = reading([&s](Connection& c) { return c.query(s.sql, s.params); });
 
   CallPage page;
-  const std::size_t n = std::min(rows.size(), limit);
+  // The page is also cut after kMaxPageBytes of stored records (at least one): the cursor goes on from there.
+  std::size_t n = std::min(rows.size(), limit);
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    bytes += sql::as_text(rows[i][2]).value_or("").size();
+    if (bytes > kMaxPageBytes && i > 0) n = i;
+  }
   page.calls.reserve(n);
   for (std::size_t i = 0; i < n; ++i) page.calls.push_back(parse_stored(rows[i][2]));
-  if (rows.size() > limit) {
-    const Row& last = rows[limit - 1];
+  if (rows.size() > n) {
+    const Row& last = rows[n - 1];
     page.next_cursor =
         sql::encode_cursor({sql::as_int(last[1]).value_or(0), sql::as_text(last[0]).value_or("")});
   }

@@ -57,6 +57,10 @@ struct CallFilter {
   std::string cursor;                           // opaque, from a previous page's next_cursor
 };
 
+// A page of calls holds at most this many bytes of stored records (and at least one record): a larger
+// page is cut and its next_cursor goes on from the cut.
+inline constexpr std::size_t kMaxPageBytes = 8u << 20;
+
 // Newest first, ordered by (time_unix_nano, event_id) descending: stable under concurrent inserts.
 struct CallPage {
   std::vector<nlohmann::json> calls;  // the stored flat events (all attributes as received)

@@ -1,12 +1,14 @@
 // libFuzzer entry: what the collector does with a /v1/traces body before it reaches the store. The
 // first byte chooses gzip or identity; gzip is inflated within a 1 MiB bound (never allocating past
 // it), then the body is decoded and split into calls, heartbeats and gaps. Any input must end in
-// "refused with a reason" or a batch whose every record has a valid event id.
+// "refused with a reason" or a batch whose every record has a valid event id and passes the ingest
+// checks (typed, in-range numbers; no NUL); nesting and decoded size are bounded (depth 64, 16 MiB).
 #include <string>
 #include <vector>
 
 #include "fuzz_common.h"
 #include "server/gzip.h"
+#include "server/record_check.h"
 #include "server/traces_request.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -23,13 +25,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     SM_FUZZ_CHECK(inflated.size() <= kMax);
     body = std::string_view(inflated.data(), inflated.size());
   }
-  const TracesParse p = parse_traces_body(body, 64);
-  if (!p.ok) {
+  shadowmeter::exporting::OtlpDecodeLimits limits;
+  limits.max_spans = 64;
+  limits.max_decoded_bytes = 16u << 20;
+  const TracesParse p = parse_traces_body(body, limits);
+  if (!p.ok()) {
     SM_FUZZ_CHECK(!p.error.empty());
     return 0;
   }
   SM_FUZZ_CHECK(p.events() <= 64);
   for (const auto* list : {&p.batch.calls, &p.batch.heartbeats, &p.batch.gaps})
-    for (const auto& e : *list) SM_FUZZ_CHECK(is_event_id(e.at("shadowmeter.event_id").get<std::string>()));
+    for (const auto& e : *list) {
+      SM_FUZZ_CHECK(is_event_id(e.at("shadowmeter.event_id").get<std::string>()));
+      SM_FUZZ_CHECK(!check_record(e));
+    }
   return 0;
 }

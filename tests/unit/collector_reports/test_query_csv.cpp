@@ -84,7 +84,7 @@ TEST_CASE("to_csv quotes per RFC 4180 and defuses formulas", "[reports]") {
       "period,owner,calls,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,reasoning_tokens,"
       "cost_usd,priced_calls,unpriced_calls,cost_per_call_usd,cost_per_1k_tokens_usd,pricing_sources\r\n";
   REQUIRE(csv.substr(0, header.size()) == header);
-  CHECK(csv.find("2026-11-01,\"'=HYPERLINK(\"\"http://x\"\")\",3,,,,,,0.25,,,,,a;b\r\n") != std::string::npos);
+  CHECK(csv.find("2026-11-01,\"'=HYPERLINK(\"\"http://x\"\")\",3,,,,,,0.25,,,,,\"a;b\"\r\n") != std::string::npos);
   CHECK(csv.find("2026-11-01,\"a,b \"\"c\"\"\nd\",1,,,,,,-0.5,") != std::string::npos);  // numbers as they are
   CHECK(csv.find("2026-11-01,'+1,1,") != std::string::npos);
   CHECK(csv.find("2026-11-01,'@SUM(A1),1,") != std::string::npos);
@@ -92,4 +92,18 @@ TEST_CASE("to_csv quotes per RFC 4180 and defuses formulas", "[reports]") {
 
   CHECK_THROWS_AS(reports::to_csv(json{{"report", "nope"}}), std::invalid_argument);
   CHECK_THROWS_AS(reports::to_csv(json{{"report", "showback"}}), std::invalid_argument);
+}
+
+TEST_CASE("to_csv quotes cells with ';' or TAB, which split cells in other locales", "[reports]") {
+  json report = {{"report", "showback"},
+                 {"granularity", "day"},
+                 {"group_by", {"owner"}},
+                 {"rows",
+                  {{{"period", "2026-11-01"}, {"owner", "x;=1+1"}, {"calls", 1}},
+                   {{"period", "2026-11-01"}, {"owner", "a\tb"}, {"calls", 2}},
+                   {{"period", "2026-11-01"}, {"owner", "a\rb"}, {"calls", 3}}}}};
+  const std::string csv = reports::to_csv(report);
+  CHECK(csv.find("2026-11-01,\"x;=1+1\",1,") != std::string::npos);
+  CHECK(csv.find("2026-11-01,\"a\tb\",2,") != std::string::npos);
+  CHECK(csv.find("2026-11-01,\"a\rb\",3,") != std::string::npos);
 }

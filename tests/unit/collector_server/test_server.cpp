@@ -10,156 +10,13 @@
 #include <thread>
 
 #include "server/server.h"
+#include "server_fixture.h"
 #include "server_test_util.h"
 
 using namespace shadowmeter::collector;
 using namespace smtest;
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-namespace {
-
-const std::string kToken = "test-token-0123456789";
-
-// The commit step: records every batch it commits; can fail, or hold the writer inside a commit.
-class RecordingStore {
- public:
-  CommitFn commit() {
-    return [this](const std::vector<const IngestBatch*>& batches) {
-      std::unique_lock lock(mu_);
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return !hold_; });
-      if (fail_) throw StoreError("database is locked");
-      std::vector<IngestResult> out;
-      for (const IngestBatch* b : batches) {
-        batches_.push_back(*b);
-        IngestResult r;
-        for (const auto& c : b->calls) {
-          const bool dup = !seen_.insert(c["shadowmeter.event_id"].get<std::string>()).second;
-          (dup ? r.duplicates : r.inserted) += 1;
-        }
-        r.heartbeats = b->heartbeats.size();
-        r.gaps = b->gaps.size();
-        out.push_back(r);
-      }
-      return out;
-    };
-  }
-  std::vector<IngestBatch> batches() {
-    std::lock_guard lock(mu_);
-    return batches_;
-  }
-  void hold(bool h) {
-    std::lock_guard lock(mu_);
-    hold_ = h;
-    cv_.notify_all();
-  }
-  void fail(bool f) {
-    std::lock_guard lock(mu_);
-    fail_ = f;
-  }
-  void wait_entered(int n) {
-    std::unique_lock lock(mu_);
-    REQUIRE(cv_.wait_for(lock, 20s, [&] { return entered_ >= n; }));
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<IngestBatch> batches_;
-  std::set<std::string> seen_;
-  bool hold_ = false;
-  bool fail_ = false;
-  int entered_ = 0;
-};
-
-// The query side: records the last filter; answers fixed data; can fail.
-struct FakeApi {
-  std::mutex mu;
-  CallFilter last;
-  std::atomic<bool> ready{true};
-  std::atomic<int> mode{0};  // 0 ok, 1 bad cursor, 2 store error
-
-  ApiBackend backend() {
-    ApiBackend b;
-    b.query_calls = [this](const CallFilter& f) {
-      {
-        std::lock_guard lock(mu);
-        last = f;
-      }
-      if (mode == 1) throw std::invalid_argument("malformed cursor");
-      if (mode == 2) throw StoreError("connection refused");
-      CallPage page;
-      page.calls.push_back(call_event(1));
-      page.next_cursor = "next-1";
-      return page;
-    };
-    b.agents = [] { return json::array({{{"host.name", "node-1"}, {"calls", 3}}}); };
-    b.ready = [this] { return ready.load(); };
-    return b;
-  }
-};
-
-ServerOptions small_options() {
-  ServerOptions o;
-  o.listen = "127.0.0.1:0";
-  o.max_body_bytes = 64 * 1024;
-  o.max_inflight_body_bytes = 1 << 20;
-  o.max_spans = 1000;
-  o.read_timeout = 20s;
-  o.write_timeout = 20s;
-  return o;
-}
-
-AuthPolicy token_policy() {
-  AuthPolicy a;
-  a.tokens = TokenSet::parse(kToken + "\n", "test");
-  return a;
-}
-
-struct Fixture {
-  explicit Fixture(ServerOptions options = small_options(), AuthPolicy auth = token_policy(),
-                   IngestQueueOptions qopts = {})
-      : queue(store.commit(), qopts, hooks()) {
-    server =
-        std::make_unique<CollectorServer>(std::move(options), std::move(auth), queue, api.backend(), metrics);
-    server->start();
-  }
-  ~Fixture() {
-    store.hold(false);
-    server->stop(5s);
-    queue.stop();
-  }
-  Fixture(const Fixture&) = delete;
-  Fixture& operator=(const Fixture&) = delete;
-
-  IngestHooks hooks() {
-    IngestHooks h;
-    h.committed = [this](const std::vector<const IngestBatch*>& b, const std::vector<IngestResult>& r,
-                         double s) { metrics.committed(b, r, s); };
-    h.queue_size = [this](std::size_t n) { metrics.set_queue_events(n); };
-    return h;
-  }
-  unsigned short port() const { return server->port(); }
-  std::string metrics_text() { return fetch(port(), get("/metrics")).body(); }
-
-  RecordingStore store;
-  CollectorMetrics metrics;
-  IngestQueue queue;
-  FakeApi api;
-  std::unique_ptr<CollectorServer> server;
-};
-
-bool has_line(const std::string& text, const std::string& line) {
-  return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
-}
-
-int status(const Response& r) { return static_cast<int>(r.result_int()); }
-
-json body_json(const Response& r) { return json::parse(r.body()); }
-
-}  // namespace
 
 TEST_CASE("a valid request is committed before the 200") {
   Fixture fx;
@@ -367,7 +224,9 @@ TEST_CASE("routes: 404 and 405") {
 }
 
 TEST_CASE("health, readiness and metrics are open") {
-  Fixture fx;
+  ServerOptions o = small_options();
+  o.ready_cache = 0ms;  // each /readyz pings
+  Fixture fx(o);
   Response res = fetch(fx.port(), get("/healthz"));
   CHECK(status(res) == 200);
   CHECK(fetch(fx.port(), get("/readyz")).result_int() == 200);
@@ -420,12 +279,20 @@ TEST_CASE("query API") {
     CHECK(status(res) == 400);
     CHECK_THAT(body_json(res)["error"].get<std::string>(), Catch::Contains("cursor"));
   }
-  SECTION("a failing store gets 503 with Retry-After") {
+  SECTION("a store that does not answer gets 503 with Retry-After") {
     fx.api.mode = 2;
+    fx.api.ready = false;
     const Response res = fetch(fx.port(), get("/api/v1/calls", kToken));
     CHECK(status(res) == 503);
     CHECK(res[http::field::retry_after] == "2");
     CHECK(res.body().find("connection refused") == std::string::npos);  // not echoed
+  }
+  SECTION("a query failing on a store that answers gets 500 saying why, not 'retry later'") {
+    fx.api.mode = 2;
+    const Response res = fetch(fx.port(), get("/api/v1/calls", kToken));
+    CHECK(status(res) == 500);
+    CHECK(res[http::field::retry_after] == "");
+    CHECK(body_json(res)["error"] == "the query failed: connection refused");
   }
   SECTION("agents") {
     const Response res = fetch(fx.port(), get("/api/v1/agents", kToken));
@@ -576,23 +443,82 @@ TEST_CASE("graceful stop: the request in flight is committed and answered, new c
   CHECK(after.connect());
 }
 
-TEST_CASE("connections beyond the limit are closed") {
+namespace {
+
+ServerOptions two_connections() {
   ServerOptions o = small_options();
   o.max_connections = 2;
-  Fixture fx(o);
-  Conn a(fx.port()), b(fx.port());
-  for (Conn* c : {&a, &b}) {
+  o.evict_after = 0ms;  // any idle connection may give way
+  return o;
+}
+
+// Connects each of `conns` and writes `raw` on it.
+void connect_and_write(std::initializer_list<Conn*> conns, const std::string& raw) {
+  for (Conn* c : conns) {
     REQUIRE_FALSE(c->connect());
-    REQUIRE_FALSE(c->send(get("/healthz")));
+    REQUIRE_FALSE(c->write_raw(raw));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("beyond the connection limit the longest-idle connection gives way") {
+  Fixture fx(two_connections());
+  Conn a(fx.port()), b(fx.port());
+  connect_and_write({&a, &b}, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (Conn* c : {&a, &b}) {
     Response r;
     REQUIRE_FALSE(c->read(r));
   }
-  Conn extra(fx.port());
-  REQUIRE_FALSE(extra.connect());  // the kernel accepts; the server closes it
-  CHECK(extra.closed_by_server());
-  // The two first ones still work.
-  REQUIRE_FALSE(a.send(get("/healthz")));
+  // b authenticates: a, idle and never authenticated, is the one closed for the newcomer.
+  REQUIRE_FALSE(b.send(get("/api/v1/agents", kToken)));
   Response r;
+  REQUIRE_FALSE(b.read(r));
+  REQUIRE(status(r) == 200);
+  Conn extra(fx.port());
+  REQUIRE_FALSE(extra.connect());
+  REQUIRE_FALSE(extra.send(get("/healthz")));
+  REQUIRE_FALSE(extra.read(r));
+  CHECK(status(r) == 200);
+  CHECK(a.closed_by_server());
+  REQUIRE_FALSE(b.send(get("/healthz")));
+  REQUIRE_FALSE(b.read(r));
+  CHECK(status(r) == 200);
+}
+
+TEST_CASE("beyond the connection limit with every connection busy, a newcomer gets 503 + Retry-After") {
+  Fixture fx(two_connections());
+  // Both slots hold a request whose body is still coming: busy, not idle.
+  Conn a(fx.port()), b(fx.port());
+  connect_and_write({&a, &b}, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken +
+                                  "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+  Response r;
+  for (int i = 0; i < 3; ++i) {
+    Conn extra(fx.port());
+    REQUIRE_FALSE(extra.connect());
+    REQUIRE_FALSE(extra.send(get("/healthz")));
+    REQUIRE_FALSE(extra.read(r));
+    CHECK(status(r) == 503);
+    CHECK(r[http::field::retry_after] == "2");
+    CHECK(r[http::field::connection] == "close");
+  }
+  CHECK(has_line(fx.metrics.serialize(), "shadowmeter_collector_rejected_requests_total{reason=\"connection_limit\"} 3"));
+}
+
+TEST_CASE("a connection idle for less than evict_after does not give way") {
+  ServerOptions o = two_connections();
+  o.evict_after = 1h;
+  Fixture fx(o);
+  Conn a(fx.port()), b(fx.port());
+  connect_and_write({&a, &b}, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  Response r;
+  for (Conn* c : {&a, &b}) REQUIRE_FALSE(c->read(r));
+  Conn extra(fx.port());
+  REQUIRE_FALSE(extra.connect());
+  REQUIRE_FALSE(extra.send(get("/healthz")));
+  REQUIRE_FALSE(extra.read(r));
+  CHECK(status(r) == 503);
+  REQUIRE_FALSE(a.send(get("/healthz")));
   REQUIRE_FALSE(a.read(r));
   CHECK(status(r) == 200);
 }

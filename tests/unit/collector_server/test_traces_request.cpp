@@ -33,6 +33,12 @@ json record(int n, const char* type) {
   return r;
 }
 
+shadowmeter::exporting::OtlpDecodeLimits spans(std::size_t n) {
+  shadowmeter::exporting::OtlpDecodeLimits l;
+  l.max_spans = n;
+  return l;
+}
+
 std::string encode(const std::vector<json>& events) {
   shadowmeter::exporting::OtlpResource res;
   res.host_name = "node-1";
@@ -73,8 +79,8 @@ TEST_CASE("event ids are 32 lower-case hex digits") {
 
 TEST_CASE("a body is split into calls, heartbeats and gaps") {
   const std::string body = encode({call(1), record(2, "heartbeat"), call(3), record(4, "gap"), call(5)});
-  const TracesParse p = parse_traces_body(body, 100);
-  REQUIRE(p.ok);
+  const TracesParse p = parse_traces_body(body, spans(100));
+  REQUIRE(p.ok());
   CHECK(p.events() == 5);
   REQUIRE(p.batch.calls.size() == 3);
   REQUIRE(p.batch.heartbeats.size() == 1);
@@ -89,49 +95,161 @@ TEST_CASE("a body is split into calls, heartbeats and gaps") {
 }
 
 TEST_CASE("an empty document is fine") {
-  const TracesParse p = parse_traces_body("{}", 10);
-  CHECK(p.ok);
+  const TracesParse p = parse_traces_body("{}", spans(10));
+  CHECK(p.ok());
   CHECK(p.events() == 0);
-  CHECK(parse_traces_body("{\"resourceSpans\":[]}", 10).ok);
+  CHECK(parse_traces_body("{\"resourceSpans\":[]}", spans(10)).ok());
 }
 
 TEST_CASE("bad records refuse the whole body") {
   SECTION("upper-case event id") {
     json bad = call(2);
     bad["shadowmeter.event_id"] = "0000000000000000000000000000000A";
-    const TracesParse p = parse_traces_body(encode({call(1), bad}), 100);
-    CHECK_FALSE(p.ok);
+    const TracesParse p = parse_traces_body(encode({call(1), bad}), spans(100));
+    CHECK_FALSE(p.ok());
     CHECK_THAT(p.error, Catch::Contains("span 1") && Catch::Contains("32 lower-case hex"));
     CHECK(p.events() == 0);
   }
   SECTION("short event id") {
     json bad = call(1);
     bad["shadowmeter.event_id"] = "abc";
-    CHECK_FALSE(parse_traces_body(encode({bad}), 100).ok);
+    CHECK_FALSE(parse_traces_body(encode({bad}), spans(100)).ok());
   }
   SECTION("unknown record type") {
-    const TracesParse p = parse_traces_body(encode({call(1), record(2, "metric")}), 100);
-    CHECK_FALSE(p.ok);
+    const TracesParse p = parse_traces_body(encode({call(1), record(2, "metric")}), spans(100));
+    CHECK_FALSE(p.ok());
     CHECK_THAT(p.error, Catch::Contains("unknown shadowmeter.record.type 'metric'"));
     CHECK(p.events() == 0);
   }
   SECTION("record type of the wrong type") {
     json bad = call(1);
     bad["shadowmeter.record.type"] = 3;
-    const TracesParse p = parse_traces_body(encode({bad}), 100);
-    CHECK_FALSE(p.ok);
+    const TracesParse p = parse_traces_body(encode({bad}), spans(100));
+    CHECK_FALSE(p.ok());
     CHECK_THAT(p.error, Catch::Contains("must be a string"));
   }
 }
 
 TEST_CASE("malformed documents are refused with the decoder's reason") {
-  CHECK_THAT(parse_traces_body("{\"resourceSpans\":", 10).error, Catch::Contains("not JSON"));
-  CHECK_THAT(parse_traces_body("[]", 10).error, Catch::Contains("JSON object"));
-  CHECK_THAT(parse_traces_body("{\"resourceSpans\":{}}", 10).error, Catch::Contains("must be an array"));
-  CHECK_FALSE(parse_traces_body("", 10).ok);
+  CHECK_THAT(parse_traces_body("{\"resourceSpans\":", spans(10)).error, Catch::Contains("not JSON"));
+  CHECK_THAT(parse_traces_body("[]", spans(10)).error, Catch::Contains("JSON object"));
+  CHECK_THAT(parse_traces_body("{\"resourceSpans\":{}}", spans(10)).error, Catch::Contains("must be an array"));
+  CHECK_FALSE(parse_traces_body("", spans(10)).ok());
   const std::string three = encode({call(1), call(2), call(3)});
-  CHECK(parse_traces_body(three, 3).ok);
-  const TracesParse over = parse_traces_body(three, 2);
-  CHECK_FALSE(over.ok);
+  CHECK(parse_traces_body(three, spans(3)).ok());
+  const TracesParse over = parse_traces_body(three, spans(2));
+  CHECK_FALSE(over.ok());
   CHECK_THAT(over.error, Catch::Contains("more than 2 spans"));
+}
+
+namespace {
+
+// One span of an otherwise valid call with `attr` (an OTLP key/value object) added, or with its
+// start time replaced when `start` is given.
+std::string span_with(const std::string& attr, const std::string& start = "\"1\"") {
+  return R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":)" + start +
+         R"(,"endTimeUnixNano":"2","attributes":[{"key":"shadowmeter.event_id","value":{"stringValue":")" + id(1) +
+         R"("}})" + (attr.empty() ? "" : "," + attr) + "]}]}]}]}";
+}
+
+std::string refusal(const std::string& body) {
+  const TracesParse p = parse_traces_body(body, spans(10));
+  if (p.ok()) return "accepted";
+  CHECK(p.failure == shadowmeter::exporting::OtlpFailure::malformed);
+  CHECK(p.events() == 0);
+  return p.error;
+}
+
+std::string attr(const char* key, const std::string& value) {
+  return std::string(R"({"key":")") + key + R"(","value":)" + value + "}";
+}
+
+}  // namespace
+
+TEST_CASE("numbers out of range are refused naming the field, never thrown") {
+  CHECK(refusal(span_with("")) == "accepted");
+  CHECK(refusal(span_with("", "\"99999999999999999999\"")) ==
+        "span startTimeUnixNano \"99999999999999999999\" is out of the 64-bit range");
+  CHECK(refusal(span_with("", "\"18446744073709551615\"")) ==
+        "span 0: attribute time_unix_nano: 18446744073709551615 is not nanoseconds since the epoch in 0..2^63-1");
+  CHECK_THAT(refusal(span_with(attr("k", R"({"intValue":"99999999999999999999"})"))),
+             Catch::Contains("attribute k: intValue \"99999999999999999999\" is not a 64-bit decimal integer"));
+  CHECK_THAT(refusal(span_with(attr("k", R"({"intValue":18446744073709551615})"))),
+             Catch::Contains("attribute k: intValue 18446744073709551615 is out of the 64-bit range"));
+  CHECK_THAT(refusal(span_with(attr("k", R"({"doubleValue":1e400})"))), Catch::Contains("not JSON"));
+}
+
+TEST_CASE("typed attributes are range-checked at ingest") {
+  const auto why = [](const char* key, const std::string& value) { return refusal(span_with(attr(key, value))); };
+  CHECK(why("shadowmeter.cost.usd", R"({"doubleValue":0.25})") == "accepted");
+  CHECK(why("shadowmeter.cost.usd", R"({"doubleValue":1.7e308})") ==
+        "span 0: attribute shadowmeter.cost.usd: 1.7e+308 is not a cost in 0..1000000 US dollars");
+  CHECK_THAT(why("shadowmeter.cost.usd", R"({"doubleValue":-1})"), Catch::Contains("shadowmeter.cost.usd"));
+  CHECK_THAT(why("shadowmeter.cost.usd", R"({"stringValue":"NaN"})"),
+             Catch::Contains("attribute shadowmeter.cost.usd: \"NaN\" is not a number of US dollars"));
+  CHECK(why("gen_ai.usage.input_tokens", R"({"intValue":"12"})") == "accepted");
+  CHECK_THAT(why("gen_ai.usage.input_tokens", R"({"intValue":"-5"})"),
+             Catch::Contains("attribute gen_ai.usage.input_tokens: -5 is not an integer in 0..1000000000"));
+  CHECK_THAT(why("gen_ai.usage.cache_write.input_tokens", R"({"intValue":"9000000000"})"),
+             Catch::Contains("gen_ai.usage.cache_write.input_tokens"));
+  CHECK_THAT(why("gen_ai.usage.output_tokens", R"({"doubleValue":1.5})"), Catch::Contains("output_tokens"));
+  CHECK_THAT(why("shadowmeter.gap.dropped_events", R"({"intValue":"-1"})"), Catch::Contains("dropped_events"));
+  CHECK_THAT(why("http.response.status_code", R"({"intValue":"100000"})"), Catch::Contains("status_code"));
+  CHECK_THAT(why("shadowmeter.shadow", R"({"stringValue":"yes"})"), Catch::Contains("is not a boolean"));
+}
+
+TEST_CASE("heartbeat counters and start time are typed; strings hold no NUL") {
+  const auto why = [](const char* key, const std::string& value) { return refusal(span_with(attr(key, value))); };
+  CHECK(why("shadowmeter.capture.ringbuf_drops", R"({"intValue":"3"})") == "accepted");
+  CHECK(why("shadowmeter.capture.ringbuf_drops", R"({"stringValue":"x"})") ==
+        "span 0: attribute shadowmeter.capture.ringbuf_drops: \"x\" is not an integer in 0..2^53");
+  CHECK_THAT(why("shadowmeter.agent.start_time_unix_nano", R"({"stringValue":"x"})"),
+             Catch::Contains("shadowmeter.agent.start_time_unix_nano"));
+  CHECK_THAT(why("shadowmeter.events.usage_source.exact", R"({"intValue":"-2"})"),
+             Catch::Contains("usage_source.exact"));
+  CHECK(why("shadowmeter.owner", R"({"stringValue":"team\u0000a"})") ==
+        "span 0: attribute shadowmeter.owner: the string holds a NUL character");
+  CHECK_THAT(refusal(span_with(R"({"key":"a\u0000b","value":{"stringValue":"v"}})")),
+             Catch::Contains("the key holds a NUL character"));
+  CHECK_THAT(why("big", "{\"stringValue\":\"" + std::string(70000, 'a') + "\"}"),
+             Catch::Contains("more than 65536 bytes"));
+}
+
+TEST_CASE("nesting depth and decoded size are bounded before the document is built") {
+  std::string deep = "{\"resourceSpans\":" + std::string(100, '[') + std::string(100, ']') + "}";
+  const TracesParse d = parse_traces_body(deep, spans(10));
+  CHECK(d.failure == shadowmeter::exporting::OtlpFailure::malformed);
+  CHECK_THAT(d.error, Catch::Contains("nested deeper than 64 levels"));
+
+  std::string wide = "{\"x\":[";
+  for (int i = 0; i < 100000; ++i) wide += i ? ",[]" : "[]";
+  wide += "]}";
+  shadowmeter::exporting::OtlpDecodeLimits small = spans(10);
+  small.max_decoded_bytes = 1 << 20;
+  const TracesParse w = parse_traces_body(wide, small);
+  CHECK(w.failure == shadowmeter::exporting::OtlpFailure::too_large);
+  CHECK_THAT(w.error, Catch::Contains("decoded document larger than 1048576 bytes"));
+
+  // The shared budget: what it grants is reported for release; a refusal stops the parse.
+  std::uint64_t granted = 0;
+  shadowmeter::exporting::OtlpDecodeLimits shared = spans(10);
+  shared.reserve = [&granted](std::uint64_t n) {
+    if (granted >= (2u << 20)) return false;
+    granted += n;
+    return true;
+  };
+  const TracesParse b = parse_traces_body(wide + std::string(0, ' '), shared);
+  CHECK(b.failure == shadowmeter::exporting::OtlpFailure::busy);
+  CHECK(b.reserved == granted);
+  CHECK(granted == (2u << 20));
+
+  shared.reserve = [&granted](std::uint64_t n) {
+    granted += n;
+    return true;
+  };
+  granted = 0;
+  const TracesParse ok = parse_traces_body(encode({call(1), call(2)}), shared);
+  CHECK(ok.ok());
+  CHECK(ok.reserved == granted);
+  CHECK(granted > 0);
 }

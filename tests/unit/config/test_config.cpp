@@ -345,6 +345,7 @@ TEST_CASE("command-line errors name the flag and the problem") {
              Equals("--collector: 'collector:4318' is not an http:// or https:// URL"));
   CHECK_THAT(flag_error({"--config", "/nonexistent/agent.yaml"}),
              Equals("cannot read config file '/nonexistent/agent.yaml': No such file or directory"));
+  CHECK_THAT(flag_error({"--config", "/tmp"}), Equals("cannot read config file '/tmp': it is a directory, not a file"));
 }
 
 TEST_CASE("YAML errors name the file, line, key and problem") {

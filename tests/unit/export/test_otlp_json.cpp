@@ -70,7 +70,7 @@ TEST_CASE("decode gives back the flat events, resource attributes merged") {
   json second = event("fedcba9876543210fedcba9876543210");
   second["error.type"] = "truncated";
   const std::vector<json> in{event(kId), second};
-  const auto out = decode_otlp_traces(encode_otlp_traces(in, {"node-7", "shadowmeter-agent", "0.1.0"}));
+  const auto out = decode_otlp_traces(encode_otlp_traces(in, {"node-7", "shadowmeter-agent", "0.1.0"})).events;
   REQUIRE(out.size() == 2);
   CHECK(out[0] == in[0]);
   CHECK(out[1] == in[1]);
@@ -80,23 +80,25 @@ TEST_CASE("decode accepts what other OTLP senders write: numbers for ints and ti
   const auto out = decode_otlp_traces(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{
       "traceId":"x","spanId":"y","name":"n","startTimeUnixNano":5,"endTimeUnixNano":"6",
       "attributes":[{"key":"shadowmeter.event_id","value":{"stringValue":"e1"}},
-                    {"key":"gen_ai.usage.output_tokens","value":{"intValue":7}}]}]}]}]})");
+                    {"key":"gen_ai.usage.output_tokens","value":{"intValue":7}}]}]}]}]})").events;
   REQUIRE(out.size() == 1);
   CHECK(out[0]["time_unix_nano"] == 5);
   CHECK(out[0]["end_time_unix_nano"] == 6);
   CHECK(out[0]["gen_ai.usage.output_tokens"] == 7);
-  CHECK(decode_otlp_traces(R"({"resourceSpans":[]})").empty());
-  CHECK(decode_otlp_traces(R"({})").empty());
+  CHECK(decode_otlp_traces(R"({"resourceSpans":[]})").ok());
+  CHECK(decode_otlp_traces(R"({"resourceSpans":[]})").events.empty());
+  CHECK(decode_otlp_traces(R"({})").events.empty());
 }
 
 TEST_CASE("decode refuses malformed documents with a reason") {
   auto why = [](std::string_view body) {
-    try {
-      decode_otlp_traces(body, 2);
-    } catch (const OtlpError& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
+    OtlpDecodeLimits limits;
+    limits.max_spans = 2;
+    const OtlpDecoded d = decode_otlp_traces(body, limits);
+    if (d.ok()) return std::string("accepted");
+    CHECK(d.failure == OtlpFailure::malformed);
+    CHECK(d.events.empty());
+    return d.error;
   };
   const std::string span_ok =
       R"({"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"shadowmeter.event_id","value":{"stringValue":"e"}}]})";
@@ -115,7 +117,7 @@ TEST_CASE("decode refuses malformed documents with a reason") {
   CHECK(why(doc(R"({"startTimeUnixNano":"-1","endTimeUnixNano":"2","attributes":[{"key":"shadowmeter.event_id","value":{"stringValue":"e"}}]})")) ==
         "span startTimeUnixNano must be a decimal number of nanoseconds");
   CHECK(why(doc(R"({"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"k","value":{"intValue":"12x"}}]})")) ==
-        "attribute k: unsupported or mistyped value intValue");
+        "attribute k: intValue \"12x\" is not a 64-bit decimal integer");
   CHECK(why(doc(R"({"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"k","value":{}}]})")) ==
         "attribute k: value must hold exactly one field");
   CHECK(why(doc(R"({"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":{"k":1}})")) ==

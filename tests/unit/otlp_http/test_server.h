@@ -238,11 +238,9 @@ class TestServer {
         r.gzip_ok = plain.has_value();
         r.body = plain.value_or("");
       }
-      try {
-        r.events = exporting::decode_otlp_traces(r.body);
-      } catch (const std::exception& e) {
-        r.decode_error = e.what();
-      }
+      exporting::OtlpDecoded decoded = exporting::decode_otlp_traces(r.body);
+      r.events = std::move(decoded.events);
+      r.decode_error = std::move(decoded.error);
       r.client_cert_subject = subject;
       r.connection = connection;
       Reply reply;

@@ -1,6 +1,7 @@
 // Pricing: the cost formula's branches, the LiteLLM-format loader (good, odd and bad input), the
 // lookup normalisations, aliases, layering, and the shipped default_prices.json.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -277,7 +278,8 @@ TEST_CASE("loader: load_file names the file in its errors") {
     PriceTable::load_file("/nonexistent/prices.json");
     FAIL("no exception");
   } catch (const std::runtime_error& e) {
-    CHECK(std::string(e.what()) == "price table /nonexistent/prices.json: cannot open the file");
+    CHECK(std::string(e.what()) ==
+          "price table /nonexistent/prices.json: cannot open the file: No such file or directory");
   }
   const TempFile bad("{\"a\": ");
   try {
@@ -707,4 +709,41 @@ TEST_CASE("price_call: answered model first, then the Azure deployment alias, th
   c.usage = {};
   CHECK_FALSE(shadowmeter::pricing::price_call(p, c));
   CHECK(p.unpriced() == 1);
+}
+
+TEST_CASE("loader: a price file's bad entry is an error naming the file, the model and the field") {
+  const auto error_of = [](const std::string& text) {
+    const TempFile f(text);
+    try {
+      PriceTable::load_file(f.path());
+    } catch (const std::runtime_error& e) {
+      const std::string what = e.what();
+      const std::string prefix = "price table " + f.path() + ": ";
+      CHECK(what.rfind(prefix, 0) == 0);
+      return what.substr(prefix.size());
+    }
+    return std::string("loaded");
+  };
+  CHECK(error_of(R"({"m": {"input_cost_per_token": 1e-06}})") == "loaded");
+  CHECK(error_of(R"({"gpt-x": {"input_cost_per_token": "cheap", "output_cost_per_token": 2e-06}})") ==
+        R"(model "gpt-x", field input_cost_per_token: "cheap" is not a non-negative number of US dollars)");
+  CHECK(error_of(R"({"a": {"input_cost_per_token": 1e-06}, "b": {"output_cost_per_token": -2e-06}})") ==
+        R"(model "b", field output_cost_per_token: -2e-06 is not a non-negative number of US dollars)");
+  CHECK(error_of(R"({"c": {"input_cost_per_token": true}, "d": {"input_cost_per_token": [1]}})") ==
+        R"(model "c", field input_cost_per_token: a boolean is not a non-negative number of US dollars)"
+        " (and 1 more invalid entries)");
+  CHECK(error_of(R"({"e": {"cache_read_input_token_cost": {"x": 1}, "input_cost_per_token": 1e-06}})") ==
+        R"(model "e", field cache_read_input_token_cost: an object is not a price)");
+  CHECK(error_of(R"({"": {"input_cost_per_token": 1e-06}})") ==
+        R"(model "": the model name is empty or longer than )" + std::to_string(shadowmeter::pricing::kMaxModelIdLen) + " bytes");
+}
+
+TEST_CASE("loader: a directory is named in the error") {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  try {
+    PriceTable::load_file(dir);
+    FAIL("no exception");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()) == "price table " + dir + ": it is a directory, not a file");
+  }
 }

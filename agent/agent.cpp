@@ -372,6 +372,11 @@ void Agent::Impl::start() {
   cbs.new_connection = [this](const capture::ConnKey& k, std::string_view comm) {
     processes.get(static_cast<pid_t>(k.tgid), comm);
   };
+  // A response read without its request: the AI host its socket's ClientHello named.
+  cbs.server_name = [this](std::uint32_t tgid, std::int32_t fd) -> std::optional<std::string> {
+    if (!netconns || fd < 0) return std::nullopt;
+    return netconns->server_name(tgid, fd);
+  };
   cbs.parse_outcome = [this](http1::Outcome o) {
     metrics.parse_error(http1::to_string(o)).Increment();
     ++parse_errors_total;
@@ -568,6 +573,7 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
       c.bytes_sent = ev.bytes_sent;
       c.bytes_received = ev.bytes_received;
       c.plaintext_seen = (ev.flags & SM_SOCK_SSL_SEEN) != 0;
+      c.probe_late = (ev.flags & SM_SOCK_SSL_LATE) != 0;
       on_sock_closed(c, ev.flags);
       return;
     }
@@ -586,6 +592,7 @@ void Agent::Impl::on_record(std::span<const std::uint8_t> rec) {
           c.bytes_sent = snap->bytes_sent;
           c.bytes_received = snap->bytes_received;
           c.plaintext_seen = (snap->flags & SM_SOCK_SSL_SEEN) != 0;
+          c.probe_late = (snap->flags & SM_SOCK_SSL_LATE) != 0;
         }
         on_sock_closed(c, 0);
       }
@@ -647,6 +654,7 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   e.tls_library = (ex.key.ssl & SM_PLAIN_KEY_BIT) ? "plaintext" : std::string(probes::tap_library(ex.tap));
   e.visibility = "plaintext";
   e.error_type = ex.error_type;
+  if (ex.request_missed) e.visibility_reason = "request_missed";
   e.api_key_fingerprint = std::move(ex.api_key_fingerprint);
   e.api_key_hint = std::move(ex.api_key_hint);
   if (boot_ns && e.process.start_time_ticks)
@@ -903,6 +911,7 @@ void Agent::Impl::update_metrics() {
   last_plain_iov_lost = c.plain_iov_lost;
   const auto& s = table->stats();
   add(metrics.capture_gaps, s.gaps, last_capture.gaps);
+  add(metrics.requests_missed, s.requests_missed, last_capture.requests_missed);
   add(metrics.buffer_evictions, s.evicted_connections, last_capture.evicted_connections);
   for (int v = 0; v < 5; ++v)
     add(metrics.classified(capture::to_string(static_cast<capture::Verdict>(v))), s.verdicts[v],

@@ -43,7 +43,7 @@ struct conn_state {
   __u64 offset[2];
   __s32 fd;
   __u8 family;
-  __u8 pad;
+  __u8 late; /* its first call seen was a read: the probes came after its first request */
   __u16 dport;
   __u8 daddr[16];
 };
@@ -280,7 +280,11 @@ static __always_inline int emit_call(__u64 id, struct active_call* c, __u64 byte
   struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
   bool first_of_conn = !st;
   if (!st) {
-    struct conn_state fresh = {.id = (bpf_ktime_get_ns() << 6) | (bpf_get_smp_processor_id() & 63), .fd = -1};
+    /* A client writes first in HTTP: a connection whose first call seen is a read had its request
+     * written before the probes were in place (or its state was evicted), so no whole exchange. */
+    struct conn_state fresh = {.id = (bpf_ktime_get_ns() << 6) | (bpf_get_smp_processor_id() & 63),
+                               .fd = -1,
+                               .late = (c->direction & 1) == SM_DIR_INGRESS};
     bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
     st = bpf_map_lookup_elem(&conns, &key);
     if (!st) return 0;
@@ -289,9 +293,10 @@ static __always_inline int emit_call(__u64 id, struct active_call* c, __u64 byte
     st->fd = c->fd;
     struct sm_fd_key fk = {.tgid = tgid, .fd = c->fd};
     bpf_map_update_elem(&fd_conns, &fk, &c->ssl, BPF_ANY);
-    /* This socket's plaintext is visible: its connection is never reported as blind. */
+    /* This socket's plaintext is visible from its first request: never reported as blind. Joined
+     * late, it is left to user space, which reports it blind unless an exchange was read on it. */
     struct sm_sock_state* ss = bpf_map_lookup_elem(&socks, &fk);
-    if (ss) ss->flags |= SM_SOCK_SSL_SEEN;
+    if (ss) ss->flags |= st->late ? SM_SOCK_SSL_LATE : SM_SOCK_SSL_SEEN;
   }
 
   __u32 zero = 0;

@@ -50,6 +50,7 @@ enum sm_sock_flags {
   SM_SOCK_DNS = 8,        /* UDP/TCP to port 53: responses reported (DNS names for addresses) */
   SM_SOCK_WROTE = 16,     /* first write handled */
   SM_SOCK_STREAM = 32,    /* TCP (a DNS answer then starts with a 2-byte length) */
+  SM_SOCK_SSL_LATE = 64,  /* an SSL uprobe read this socket, but its first call seen was a read */
 };
 
 /* SM_EV_DATA records of plaintext sockets carry this in `ssl` (| fd), so their connection keys

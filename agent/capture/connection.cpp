@@ -294,6 +294,13 @@ void Connection::feed(const Chunk& c) {
         rejected_ = Verdict::server;
         return;
       }
+      // A response read before any request: the probes were attached after the request was sent.
+      // Its usage is in the response, so it still becomes an exchange, marked request_missed.
+      if (!seen_[static_cast<int>(Direction::egress)] && first_in_direction && !http1_ && !early_ingress_lost_ &&
+          c.stream_offset == 0 && data.starts_with("HTTP/1.") && start_request_missed(c)) {
+        feed_direction(Direction::ingress, data);
+        return;
+      }
       if (!http1_ && !early_ingress_lost_) {
         if (early_ingress_.size() + data.size() <= kEarlyIngressBytes)
           early_ingress_.append(data);
@@ -340,6 +347,35 @@ void Connection::feed(const Chunk& c) {
   feed_direction(c.direction, data);
 }
 
+bool Connection::start_request_missed(const Chunk& c) {
+  auto& t = table_;
+  std::optional<std::string> name;
+  if (t.cb_.server_name) name = t.cb_.server_name(c.key.tgid, fd_);
+  const providers::CatalogEntry* entry = name ? t.catalog_.find(*name, peer_.port) : nullptr;
+  if (!entry) entry = t.catalog_.find_address(peer_.family, peer_.addr, peer_.port);
+  if (!entry) return false;  // stays undecided: the next request on the connection will tell
+  ai_ = true;
+  http1_ = true;
+  provider_ = &t.registry_.for_entry(*entry);
+  ++t.stats_.verdicts[static_cast<int>(Verdict::ai)];
+  ++t.stats_.requests_missed;
+  early_ingress_.clear();
+  auto p = std::make_unique<Connection::Pending>();
+  p->session = provider_->start();
+  p->ex.key = key_;
+  p->ex.fd = fd_;
+  p->ex.peer = peer_;
+  p->ex.comm = comm_;
+  p->ex.tap = tap_;
+  p->ex.start_ns = now_ns_;
+  p->ex.host = name ? *name : "";
+  p->ex.port = peer_.port ? peer_.port : 443;
+  p->ex.request_missed = true;
+  p->request_done = true;  // nothing of it will come: not "incomplete", but missed
+  pending_.push_back(std::move(p));
+  return true;
+}
+
 void Connection::start_http2(std::string_view first_egress) {
   h2_ = std::make_unique<Http2Connection>(*this);
   if (early_ingress_lost_) {
@@ -365,6 +401,7 @@ void Connection::report_request(Pending& p) {
   v.headers = &p.request_headers;
   v.body = p.request_body;
   v.body_truncated = p.request_body_truncated || p.request_outcome != http1::Outcome::complete || !p.request_done;
+  v.missed = p.ex.request_missed;
   p.session->on_request(v);
 }
 

@@ -40,6 +40,7 @@ class Connection {
   void classify_egress(const Chunk& c);
   void feed_direction(Direction d, std::string_view bytes);
   void start_http2(std::string_view first_egress);
+  bool start_request_missed(const Chunk& c);
   void report_request(Pending& p);
   void emit_front(const http1::MessageEnd* response_end);
   void release(Pending& p);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,6 +43,7 @@ struct CaptureStats {
   std::uint64_t duplicate_chunks = 0;
   std::uint64_t ignored_chunks = 0;      // arrived for a connection already classified not-AI
   std::uint64_t orphan_responses = 0;    // response with no request waiting
+  std::uint64_t requests_missed = 0;     // connections read from a response (its request unseen)
   std::uint64_t pipeline_overflows = 0;
   std::uint64_t evicted_connections = 0; // dropped for max_connections or the buffer budget
   std::uint64_t buffer_limited = 0;      // exchanges cut by the total buffer budget
@@ -59,6 +61,9 @@ struct CaptureCallbacks {
   // Sees the request headers and target of each exchange just before it is emitted, to record a
   // fingerprint of the credential in the exchange; the headers and target are wiped right after.
   std::function<void(const providers::HeaderList&, std::string_view target, Exchange&)> credential;
+  // The server name the process's socket `fd` was opened to (its ClientHello's), for a connection
+  // whose first bytes read are a response: the request naming the host was not seen.
+  std::function<std::optional<std::string>(std::uint32_t tgid, std::int32_t fd)> server_name;
   // Per-message HTTP outcome that is not `complete` (for parse-error metrics).
   std::function<void(http1::Outcome)> parse_outcome;
 };

@@ -26,6 +26,9 @@ struct Exchange {
   std::string protocol_version = "1.1";
   providers::CallInfo call;
   std::string error_type;      // capture/HTTP-level error ("" when none)
+  // Only the response was read (the probes came after the request was sent): method, path and the
+  // request-side fields are absent, the host is the one the connection's ClientHello named.
+  bool request_missed = false;
   // Set by CaptureCallbacks::credential from the request head before it is wiped.
   std::string api_key_fingerprint;
   std::string api_key_hint;

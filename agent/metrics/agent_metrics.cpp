@@ -66,6 +66,9 @@ AgentMetrics::AgentMetrics(std::shared_ptr<Registry> r)
       capture_gaps(
           counter(*r, "shadowmeter_capture_gaps_total",
                   "Gaps seen in user space in a connection's byte stream (chunks lost or overwritten)")),
+      requests_missed(counter(*r, "shadowmeter_requests_missed_total",
+                              "AI connections first read at a response: its request was sent before the probes "
+                              "were in place (reason request_missed)")),
       parse_errors(prometheus::BuildCounter()
                        .Name("shadowmeter_parse_errors_total")
                        .Help("HTTP messages that could not be fully parsed, by reason")

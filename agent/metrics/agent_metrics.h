@@ -35,6 +35,9 @@ class AgentMetrics {
   prometheus::Counter& uncopied_oversize;
   // shadowmeter_capture_gaps_total: gaps seen in user space (chunks lost or overwritten)
   prometheus::Counter& capture_gaps;
+  // shadowmeter_requests_missed_total: AI connections read from a response whose request was sent
+  // before the probes were in place (reported with shadowmeter.visibility.reason request_missed)
+  prometheus::Counter& requests_missed;
   // shadowmeter_parse_errors_total{reason="malformed|truncated|gap|decode_error|decode_limit|body_limit|json"}
   prometheus::Family<prometheus::Counter>& parse_errors;
   // shadowmeter_connections_classified_total{class="ai|not_ai|server|http2|not_http"}

@@ -96,12 +96,22 @@ void ConnTracker::on_close(const CloseFacts& c) {
   b.end_ns = std::max(c.end_ns, b.start_ns);
   b.bytes_sent = c.bytes_sent;
   b.bytes_received = c.bytes_received;
-  if (b.reason.empty()) b.reason = b.tls_library == "openssl" ? kReasonNoPlaintext : kReasonNotHooked;
+  if (c.probe_late)
+    b.reason = kReasonProbeLate;  // the probes were there, only too late: that, not the library, is why
+  else if (b.reason.empty())
+    b.reason = b.tls_library == "openssl" ? kReasonNoPlaintext : kReasonNotHooked;
   if (closed_.size() >= limits_.max_sockets) {
     closed_.erase(closed_.begin());
     ++stats_.evicted;
   }
   closed_.push_back(std::move(b));
+}
+
+std::optional<std::string> ConnTracker::server_name(std::uint32_t tgid, std::int32_t fd) const {
+  // Linear, but asked once per connection whose first bytes read were a response.
+  for (const auto& [k, b] : open_)
+    if (k.tgid == tgid && k.fd == fd) return b.server_name;
+  return std::nullopt;
 }
 
 namespace {

@@ -45,12 +45,15 @@ struct CloseFacts {
   std::uint64_t end_ns = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
-  bool plaintext_seen = false;  // an SSL uprobe read this socket
+  bool plaintext_seen = false;  // an SSL uprobe read this socket from its first request on
+  bool probe_late = false;      // an SSL uprobe read this socket, but only after its first request
 };
 
 // Why a connection to an AI host is reported without usage (shadowmeter.visibility.reason).
 inline constexpr const char* kReasonNotHooked = "tls_library_not_hooked";  // the process's TLS library has no uprobes
 inline constexpr const char* kReasonNoPlaintext = "no_plaintext_seen";     // hooked library (OpenSSL) showed nothing
+// The probes read the socket, but only from after its first request (attached while the call ran).
+inline constexpr const char* kReasonProbeLate = "probe_attached_late";
 
 struct BlindConnection {
   SocketKey key;
@@ -111,6 +114,9 @@ class ConnTracker {
   std::vector<BlindConnection> take_ready(std::uint64_t now_ns);
   // Every pending connection now (shutdown), still checked against the plaintext seen.
   std::vector<BlindConnection> take_all();
+  // The server name of a followed AI connection of this process's socket `fd` (for a response read
+  // without its request: the name its ClientHello gave), or nothing.
+  std::optional<std::string> server_name(std::uint32_t tgid, std::int32_t fd) const;
   // Sockets of a process still followed (its exit closes them without a close()).
   std::vector<SocketKey> sockets_of(std::uint32_t tgid) const;
   void expire(std::uint64_t now_ns);

@@ -128,6 +128,9 @@ void AttachManager::consider(pid_t pid, const Mapping& m, bool is_main_exe) {
   }
   Fd fd(raw);
   if (fd.get() < 0) return;  // the process is gone, or the file was replaced under it
+  // Attach through our own open file, not the process's root: the process may exit while the
+  // probes are placed (a short-lived client), and its /proc/PID/root then resolves to nothing.
+  path = "/proc/self/fd/" + std::to_string(fd.get());
   ++stats_.files_checked;
   auto syms = find_function_offsets(fd.get(), ssl_symbol_names());
   const bool usable = syms && syms->offsets.count("SSL_write") && syms->offsets.count("SSL_read");
@@ -148,7 +151,7 @@ void AttachManager::consider(pid_t pid, const Mapping& m, bool is_main_exe) {
   } catch (const std::exception& e) {
     ++stats_.attach_failures;
     remember_unusable(m.id);  // do not retry a file the kernel refused on every scan
-    log::warn(std::string("attach failed: ") + e.what());
+    log::warn("attach failed for " + m.path + " (pid " + std::to_string(pid) + "): " + e.what());
   }
 }
 

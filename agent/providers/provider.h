@@ -22,6 +22,9 @@ struct RequestView {
   const HeaderList* headers = nullptr;
   std::string_view body;          // decoded request body, possibly cut at the body limit
   bool body_truncated = false;
+  // Only the response will be seen (the probes came after the request was sent): everything above
+  // is empty, and a provider reads the response as its most common call (chat) to find the usage.
+  bool missed = false;
 };
 
 struct ResponseHeadView {

@@ -177,7 +177,7 @@ class AnthropicSession final : public ExchangeSession {
 
   void on_request(const RequestView& req) override {
     const std::string_view path = path_only(req.target);
-    endpoint_ = endpoint_of(path);
+    endpoint_ = req.missed ? Endpoint::messages : endpoint_of(path);
     call_.operation = operation_of(endpoint_);
     RequestFields v;
     scanner_.scan(req.body, v);  // a cut or non-JSON body still yields what came before the cut

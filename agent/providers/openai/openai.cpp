@@ -223,7 +223,7 @@ class OpenAiSession final : public ExchangeSession {
 
   void on_request(const RequestView& req) override {
     const std::string_view path = path_only(req.target);
-    endpoint_ = endpoint_of(path);
+    endpoint_ = req.missed ? Endpoint::chat : endpoint_of(path);
     call_.operation = operation_of(endpoint_);
     deployment_ = bounded(azure_deployment(path));
     if (req.headers) {

@@ -42,9 +42,16 @@ struct Harness {
   std::uint64_t offsets[2] = {0, 0};
   std::uint64_t ts = 1000;
 
+  // The name a ClientHello gave the socket (the connection tracker's answer), by (process, fd).
+  std::optional<std::string> hello_name;
+
   explicit Harness(CaptureLimits limits = {}) {
     catalog.add({"openai", "api.openai.com", "openai"});
     CaptureCallbacks cb;
+    cb.server_name = [this](std::uint32_t tgid, std::int32_t fd) -> std::optional<std::string> {
+      if (tgid == 42 && fd == 7) return hello_name;
+      return std::nullopt;
+    };
     cb.ignore = [this](const ConnKey& k) { ignored.push_back(k); };
     cb.exchange = [this](Exchange&& e) { exchanges.push_back(std::move(e)); };
     cb.parse_outcome = [this](http1::Outcome o) { outcomes.push_back(o); };
@@ -382,4 +389,61 @@ TEST_CASE("Host header parsing") {
   CHECK_FALSE(parse_host_header("a.com:x"));
   CHECK_FALSE(parse_host_header("bad host"));
   CHECK_FALSE(parse_host_header("[::1"));
+}
+
+TEST_CASE("a response read without its request (probes attached after the write) is still an exchange") {
+  Harness h;
+  SECTION("the ClientHello named an AI host: usage and model from the response, request side absent") {
+    h.hello_name = "api.openai.com";
+    const std::string r = response(31, 9);
+    h.send(Direction::ingress, r.substr(0, 20));  // split: the head arrives in pieces
+    h.send(Direction::ingress, r.substr(20));
+    REQUIRE(h.exchanges.size() == 1);
+    const auto& e = h.exchanges[0];
+    CHECK(e.request_missed);
+    CHECK(e.host == "api.openai.com");
+    CHECK(e.port == 443);
+    CHECK(e.method.empty());
+    CHECK(e.path.empty());
+    CHECK(e.status == 200);
+    CHECK(e.error_type.empty());
+    CHECK(e.call.provider == "openai");
+    CHECK(e.call.request_model.empty());
+    CHECK(e.call.response_model == "gpt-4o-mini-2024-07-18");
+    REQUIRE(e.call.usage.input_tokens);
+    CHECK(*e.call.usage.input_tokens == 31);
+    CHECK(*e.call.usage.output_tokens == 9);
+    CHECK(h.table->stats().requests_missed == 1);
+    CHECK(h.ignored.empty());
+    // The next call on the connection is read whole, and is exact.
+    h.send(Direction::egress, request());
+    h.send(Direction::ingress, response(5, 6));
+    REQUIRE(h.exchanges.size() == 2);
+    CHECK_FALSE(h.exchanges[1].request_missed);
+    CHECK(h.exchanges[1].method == "POST");
+    CHECK(h.exchanges[1].call.request_model == "gpt-4o-mini");
+    CHECK(*h.exchanges[1].call.usage.input_tokens == 5);
+  }
+  SECTION("cut by the connection end: reported truncated, still marked") {
+    h.hello_name = "api.openai.com";
+    h.send(Direction::ingress, response(31, 9).substr(0, 80));
+    h.table->on_connection_end({42, 0xabc}, ++h.ts);
+    REQUIRE(h.exchanges.size() == 1);
+    CHECK(h.exchanges[0].request_missed);
+    CHECK(h.exchanges[0].error_type == "truncated");
+  }
+  SECTION("no AI name for the socket: nothing is made up, and the next request decides") {
+    h.send(Direction::ingress, response(31, 9));
+    CHECK(h.exchanges.empty());
+    CHECK(h.ignored.empty());
+    CHECK(h.table->stats().requests_missed == 0);
+    h.send(Direction::egress, request("example.com"));
+    CHECK(h.ignored.size() == 1);
+  }
+  SECTION("a non-AI name: not followed") {
+    h.hello_name = "example.com";
+    h.send(Direction::ingress, response(31, 9));
+    CHECK(h.exchanges.empty());
+    CHECK(h.table->stats().requests_missed == 0);
+  }
 }

@@ -232,3 +232,30 @@ TEST_CASE("a connection whose exchange the uprobes read without its fd (memory B
   t.on_close({{100, 6, 78}, 6000, 1, 1, false});
   CHECK(t.take_all().size() == 1);
 }
+
+TEST_CASE("probes that read the socket only after its first request: blind unless an exchange was read, "
+          "reason probe_attached_late") {
+  auto cat = catalog();
+  ConnTracker t(cat, nullptr, [](std::uint32_t) { return std::string("openssl"); });
+  t.set_reason_lookup([](std::uint32_t) -> std::optional<std::string> { return std::string("go_no_pclntab"); });
+  const std::string b = records(client_hello_message("api.openai.com", {}));
+  REQUIRE(t.on_hello(hello(b, v4(1, 2, 3, 4, 443))));
+  // The name a response read without its request is attributed to: the ClientHello's, by (process, fd).
+  CHECK(t.server_name(100, 5) == std::optional<std::string>("api.openai.com"));
+  CHECK_FALSE(t.server_name(100, 6));
+  CHECK_FALSE(t.server_name(101, 5));
+  t.on_close({{100, 5, 77}, 5000, 1, 1, false, true});
+  CHECK_FALSE(t.server_name(100, 5));
+  auto ready = t.take_ready(kLater);
+  REQUIRE(ready.size() == 1);
+  CHECK(ready[0].reason == std::string(kReasonProbeLate));
+  CHECK(t.stats().seen_by_socket == 0);
+
+  SECTION("an exchange read on it (a response without its request) makes it seen") {
+    REQUIRE(t.on_hello(hello(b, v4(1, 2, 3, 4, 443), 6, 78)));
+    t.note_plaintext(100, "api.openai.com", 443, 3000);
+    t.on_close({{100, 6, 78}, 5000, 1, 1, false, true});
+    CHECK(t.take_ready(kLater).empty());
+    CHECK(t.stats().seen_in_plaintext == 1);
+  }
+}

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -17,17 +18,30 @@ using namespace shadowmeter::probes;
 
 namespace {
 
+std::string link_target(const std::string& path) {
+  char buf[4096];
+  const ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
 struct FakeAttacher final : Attacher {
   std::vector<std::string> paths;
+  std::vector<std::string> targets;  // what each path named when the probes were placed
   std::vector<std::size_t> symbol_counts;
+  std::function<void()> during_attach;  // runs while "placing" the probes
+  std::vector<bool> resolvable;         // the path still named a file after during_attach ran
   std::unique_ptr<UprobeSet> attach(const std::string& path, const SymbolOffsets& syms) override {
     paths.push_back(path);
+    targets.push_back(link_target(path));
+    if (during_attach) during_attach();
+    struct stat st{};
+    resolvable.push_back(::stat(path.c_str(), &st) == 0);
     symbol_counts.push_back(syms.offsets.size());
     return std::make_unique<UprobeSet>(std::vector<Link>{});
   }
-  std::vector<std::string> go_paths;
+  std::vector<std::string> go_paths;  // the files the Go probes were placed in
   std::unique_ptr<UprobeSet> attach_go(const std::string& path, const gotls::GoInspection&) override {
-    go_paths.push_back(path);
+    go_paths.push_back(link_target(path));
     return std::make_unique<UprobeSet>(std::vector<Link>{});
   }
 };
@@ -61,8 +75,8 @@ TEST_CASE("attaches once per file, counts users, keeps host files, detaches othe
       mgr.scan_pid(b.pid);
       mgr.scan_pid(a.pid);  // rescans do not attach again
       REQUIRE(fake.paths.size() == 1);
-      CHECK(fake.paths[0].starts_with("/proc/" + std::to_string(a.pid) + "/root/"));
-      CHECK(fake.paths[0].find("libssl.so") != std::string::npos);
+      CHECK(fake.paths[0].starts_with("/proc/self/fd/"));  // the agent's own open file
+      CHECK(fake.targets[0].find("libssl.so") != std::string::npos);
       CHECK(fake.symbol_counts[0] == 6);
       CHECK(mgr.attached_files() == 1);
       mgr.on_exit(a.pid);
@@ -178,3 +192,21 @@ TEST_CASE("Go executables: attached once through the Go tap, or refused with a c
   }
 }
 #endif
+
+TEST_CASE("a process that exits while its probes are placed still gets them: the path stays valid") {
+  REQUIRE(reinterpret_cast<void*>(&SSL_read) != nullptr);
+  FakeAttacher fake;
+  AttachOptions opts;
+  opts.host_root = "/nonexistent-host-root";  // not found on the host: only the process names it
+  AttachManager mgr(fake, opts);
+  auto child = std::make_unique<Child>();
+  const pid_t pid = child->pid;
+  fake.during_attach = [&] { child.reset(); };  // killed and reaped mid-attach
+  mgr.scan_pid(pid);
+  REQUIRE(fake.paths.size() == 1);
+  REQUIRE(fake.resolvable.size() == 1);
+  CHECK(fake.resolvable[0]);
+  CHECK(::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0);  // really gone
+  CHECK(mgr.attached_files() == 1);
+  CHECK(mgr.stats().attach_failures == 0);
+}

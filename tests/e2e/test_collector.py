@@ -186,7 +186,10 @@ class DeliveryFaults:
         killed = []
         for round_ in range(3):
             agent = self.start_agent()
-            time.sleep(2.5)
+            # Each run must have printed events before it is killed: wait for the first one (on a loaded
+            # machine the load client's next call can come late), then let it run on a little.
+            agent.wait_events(lambda e: True, timeout=60)
+            time.sleep(1.5)
             if round_ == 1:
                 # Killed while the collector is down: its events exist only in the spool.
                 self.collector.kill()

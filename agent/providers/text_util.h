@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string_view>
 
+#include "common/ascii.h"
+
 namespace shadowmeter::providers {
 
 // Without leading and trailing spaces, tabs, CR and LF.
@@ -15,16 +17,7 @@ inline std::string_view trim(std::string_view s) {
   return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
 }
 
-// `needle` must be lower-case ASCII.
-inline bool contains_ci(std::string_view s, std::string_view needle) {
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    std::size_t k = 0;
-    while (k < needle.size() && lower(s[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
-}
+using ascii::contains_ci;
 
 // A JsonScanner path under `prefix` ("usage" for "usage.input_tokens"): true and `path` made
 // relative to it; `path` equal to `prefix` becomes "".

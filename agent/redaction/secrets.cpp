@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <array>
 
+#include "common/ascii.h"
+
 namespace shadowmeter::redaction {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using ascii::contains_ci;
+using ascii::lower;
+
 bool upper_c(char c) { return c >= 'A' && c <= 'Z'; }
 bool lower_c(char c) { return c >= 'a' && c <= 'z'; }
 bool digit(char c) { return c >= '0' && c <= '9'; }
@@ -17,15 +21,6 @@ bool name_char(char c) { return alnum(c) || c == '_' || c == '-' || c == '.'; }
 bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool quote(char c) { return c == '"' || c == '\''; }
 bool aws_secret_char(char c) { return alnum(c) || c == '/' || c == '+' || c == '='; }
-
-bool contains_ci(std::string_view s, std::string_view needle) {
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    std::size_t k = 0;
-    while (k < needle.size() && lower(s[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return true;
-  }
-  return false;
-}
 
 }  // namespace
 

@@ -96,7 +96,10 @@ void backfill_old_daily(Connection& c) {
 }  // namespace
 
 void backfill_rollups(Connection& c) {
-  backfill_raw(c);
+  // Re-run over tables that already have rollups (a migration whose version record was lost): the raw
+  // rows are in them already, and adding them again would count them twice.
+  const auto have = c.query("SELECT COUNT(*) FROM (SELECT 1 FROM rollups_daily LIMIT 1) x");
+  if (have.empty() || as_int(have[0][0]).value_or(0) == 0) backfill_raw(c);
   backfill_old_daily(c);
   c.execute("DROP TABLE daily_rollups");
 }

@@ -213,7 +213,7 @@ inline void seed(collector::Store& store) {
   policy.rollup_days = 400;
   policy.heartbeat_days = 3650;
   const auto rolled = store.apply_retention(policy, kNov1);  // cutoff 10-31 00:00
-  if (rolled.calls_rolled_up != 5) throw std::runtime_error("seed: expected 5 rolled-up calls");
+  if (rolled.calls_deleted != 5) throw std::runtime_error("seed: expected 5 expired raw calls");
   collector::IngestBatch raw = batch(raw_calls());
   const std::uint64_t oct1 = kOct30 - 29 * 86400 * kS;
   raw.heartbeats = {

@@ -100,6 +100,12 @@ void backfill_rollups(Connection& c) {
   // rows are in them already, and adding them again would count them twice.
   const auto have = c.query("SELECT COUNT(*) FROM (SELECT 1 FROM rollups_daily LIMIT 1) x");
   if (have.empty() || as_int(have[0][0]).value_or(0) == 0) backfill_raw(c);
+  // The old table is gone already when only this step's version record was lost.
+  const auto old = c.query(c.dialect() == Dialect::postgresql
+                               ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                                 "current_schema() AND table_name = 'daily_rollups'"
+                               : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'daily_rollups'");
+  if (old.empty() || as_int(old[0][0]).value_or(0) == 0) return;
   backfill_old_daily(c);
   c.execute("DROP TABLE daily_rollups");
 }

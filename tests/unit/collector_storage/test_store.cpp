@@ -788,3 +788,23 @@ TEST_CASE("sqlite: new store file is private, ':memory:' works", "[storage]") {
   CHECK(m->apply_retention({}, kT0 + 40 * kDay).calls_deleted == 2);
   CHECK(m->rollups("2026-01-01", "2026-01-02").size() == 1);
 }
+
+TEST_CASE("an event repeated within one batch and across a group commit is added to the rollups once",
+          "[storage]") {
+  STORE_PER_BACKEND(fx);
+  Store& s = fx->store();
+  const nlohmann::json e1 = call_event(event_id(41, 1), kT0, {{"shadowmeter.dimension.feature", "search"}});
+  const nlohmann::json e2 = call_event(event_id(41, 2), kT0 + kSecond);
+  const IngestBatch first = batch_of({e1, e1, e2});
+  const IngestBatch second = batch_of({e2, call_event(event_id(41, 3), kT0 + 2 * kSecond)});
+  const auto results = s.ingest_many({&first, &second});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].inserted == 2);
+  CHECK(results[0].duplicates == 1);
+  CHECK(results[0].new_calls == std::vector<std::size_t>{0, 2});
+  CHECK(results[1].inserted == 1);
+  CHECK(results[1].new_calls == std::vector<std::size_t>{1});
+  std::int64_t calls = 0;
+  for (const auto& r : s.rollups("2026-01-01", "2026-01-02")) calls += r["calls"].get<std::int64_t>();
+  CHECK(calls == 3);
+}

@@ -96,14 +96,13 @@ std::optional<Int> decimal(const std::string& s) {
   return n;
 }
 
-// One OTLP AnyValue back to plain JSON, moved out of the parsed document (which is dropped after
-// decoding: copying every string of every span was a large share of the collector's ingest cost).
-json plain_value(json& v, const std::string& key) {
+// One OTLP AnyValue back to plain JSON.
+json plain_value(const json& v, const std::string& key) {
   if (!v.is_object() || v.size() != 1) malformed("attribute " + key + ": value must hold exactly one field");
   const auto it = v.begin();  // (not items(): its proxy would be a dangling temporary here)
   const std::string& type = it.key();
-  json& val = it.value();
-  if (type == "stringValue" && val.is_string()) return std::move(val);
+  const json& val = it.value();
+  if (type == "stringValue" && val.is_string()) return val;
   if (type == "boolValue" && val.is_boolean()) return val;
   if (type == "doubleValue" && val.is_number()) return val;
   if (type == "intValue") {
@@ -122,20 +121,14 @@ json plain_value(json& v, const std::string& key) {
   malformed("attribute " + key + ": unsupported or mistyped value " + excerpt(type));
 }
 
-// The "attributes" of an object (absent or null: none), moved into `out`.
-void add_attributes(json& holder, json& out, const char* where) {
-  const auto found = holder.find("attributes");
-  if (found == holder.end() || found->is_null()) return;
-  json& list = *found;
+void add_attributes(const json& list, json& out, const char* where) {
+  if (list.is_null()) return;
   if (!list.is_array()) malformed(std::string(where) + ".attributes must be an array");
-  for (auto& kv : list) {
-    if (!kv.is_object()) malformed(std::string(where) + ".attributes: each needs a string key and a value");
-    const auto k = kv.find("key");
-    const auto v = kv.find("value");
-    if (k == kv.end() || !k->is_string() || v == kv.end())
+  for (const auto& kv : list) {
+    if (!kv.is_object() || !kv.contains("key") || !kv["key"].is_string() || !kv.contains("value"))
       malformed(std::string(where) + ".attributes: each needs a string key and a value");
-    const std::string& key = k->get_ref<const std::string&>();
-    out[key] = plain_value(*v, key);
+    const std::string& key = kv["key"].get_ref<const std::string&>();
+    out[key] = plain_value(kv["value"], key);
   }
 }
 
@@ -150,32 +143,29 @@ std::uint64_t nanos(const json& v, const char* what) {
   malformed(std::string("span ") + what + " must be a decimal number of nanoseconds");
 }
 
-json& array_field(json& obj, const char* key, const char* where) {
-  static thread_local json empty = json::array();
+const json& array_field(const json& obj, const char* key, const char* where) {
+  static const json kEmpty = json::array();
   const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) {
-    empty = json::array();
-    return empty;
-  }
+  if (it == obj.end() || it->is_null()) return kEmpty;
   if (!it->is_array()) malformed(std::string(where) + "." + key + " must be an array");
   return *it;
 }
 
-// The flat events of a parsed body; their values are moved out of `doc`.
-std::vector<json> flat_events(json& doc, std::size_t max_spans) {
+std::vector<json> flat_events(const json& doc, std::size_t max_spans) {
   if (!doc.is_object()) malformed("body must be a JSON object");
   std::vector<json> out;
-  for (auto& rs : array_field(doc, "resourceSpans", "body")) {
+  for (const auto& rs : array_field(doc, "resourceSpans", "body")) {
     if (!rs.is_object()) malformed("resourceSpans entries must be objects");
     json resource = json::object();
-    if (const auto r = rs.find("resource"); r != rs.end() && r->is_object()) add_attributes(*r, resource, "resource");
-    for (auto& ss : array_field(rs, "scopeSpans", "resourceSpans")) {
+    if (const auto r = rs.find("resource"); r != rs.end() && r->is_object())
+      add_attributes(r->value("attributes", json()), resource, "resource");
+    for (const auto& ss : array_field(rs, "scopeSpans", "resourceSpans")) {
       if (!ss.is_object()) malformed("scopeSpans entries must be objects");
-      for (auto& span : array_field(ss, "spans", "scopeSpans")) {
+      for (const auto& span : array_field(ss, "spans", "scopeSpans")) {
         if (out.size() >= max_spans) malformed("more than " + std::to_string(max_spans) + " spans");
         if (!span.is_object()) malformed("spans entries must be objects");
         json e = resource;
-        add_attributes(span, e, "span");
+        add_attributes(span.value("attributes", json()), e, "span");
         if (!span.contains("startTimeUnixNano") || !span.contains("endTimeUnixNano"))
           malformed("span without startTimeUnixNano/endTimeUnixNano");
         e["time_unix_nano"] = nanos(span["startTimeUnixNano"], "startTimeUnixNano");

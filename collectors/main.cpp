@@ -145,10 +145,11 @@ int run(const sc::config::CollectorConfig& cfg, sigset_t signals) {
       "retention", kRetentionInterval,
       [&db, retention] {
         const sc::RetentionResult r = db.apply_retention(retention, now_unix_nano());
-        log::info("retention: " + std::to_string(r.calls_rolled_up) + " call rows older than " +
-                  std::to_string(retention.raw_days) + " days rolled up, " +
-                  std::to_string(r.rollups_deleted) + " rollups, " + std::to_string(r.heartbeats_deleted) +
-                  " heartbeats and " + std::to_string(r.gaps_deleted) + " gap records deleted");
+        log::info("retention: " + std::to_string(r.calls_deleted) + " raw call rows older than " +
+                  std::to_string(retention.raw_days) + " days (already in the rollups), " +
+                  std::to_string(r.daily_rollups_deleted) + " daily and " + std::to_string(r.hourly_rollups_deleted) +
+                  " hourly rollup rows, " + std::to_string(r.heartbeats_deleted) + " heartbeats and " +
+                  std::to_string(r.gaps_deleted) + " gap records deleted");
       },
       true,
       [](const std::string& name, const std::string& error) { log::error(name + " failed: " + error); });

@@ -327,7 +327,7 @@ void validate(const CollectorConfig& c) {
   if (c.rollup_retention_days < c.retention_days)
     throw ConfigError("retention.rollup_days (" + std::to_string(c.rollup_retention_days) +
                       ") must be at least retention.raw_days (" + std::to_string(c.retention_days) +
-                      "): rollups are made from raw rows as they expire");
+                      "): the reports read the rollups, which must outlive the raw rows");
   if (c.max_inflight_body_bytes < c.max_body_bytes)
     throw ConfigError("limits.max_inflight_body_bytes (" + std::to_string(c.max_inflight_body_bytes) +
                       ") must be at least max_body_bytes (" + std::to_string(c.max_body_bytes) + ")");
@@ -422,8 +422,8 @@ std::string usage_text() {
          "  --queue-high-water N        events waiting for the store before 503 + Retry-After; default: "
          "50000\n"
          "  --io-threads N              threads serving connections; default: 2\n"
-         "  --retention-days N          keep raw call rows this many days (then daily rollups); default: 30\n"
-         "  --rollup-retention-days N   keep daily rollups this many days; default: 400\n"
+         "  --retention-days N          keep raw call rows this many days (the rollups keep their sums); default: 30\n"
+         "  --rollup-retention-days N   keep hourly and daily rollups this many days; default: 400\n"
          "  --log-level LEVEL           debug, info, warn or error; default: info\n"
          "  --help                      print this text and exit\n"
          "  --version                   print the version and exit\n"

@@ -39,22 +39,6 @@ nlohmann::json vis_json(const sql::Row& r, std::size_t at) {
   return v;
 }
 
-// A byte count of a blind connection, from the event's stored attributes (raw rows only). Only a
-// plain integer up to 2^50 counts: anything else an agent sent is 0 here, never a failed report.
-std::string attribute_bytes(sql::Dialect d, const std::string& key) {
-  constexpr const char* kMax = "1125899906842624";
-  if (d == sql::Dialect::postgresql) {
-    const std::string v = "(attributes::jsonb ->> '" + key + "')";
-    // Nested CASE: the cast runs only on what the pattern let through (AND has no evaluation order).
-    return "COALESCE(SUM(CASE WHEN jsonb_typeof(attributes::jsonb -> '" + key + "') = 'number' AND " + v +
-           " ~ '^[0-9]{1,16}$' THEN (CASE WHEN CAST(" + v + " AS BIGINT) <= " + kMax + " THEN CAST(" + v +
-           " AS BIGINT) ELSE 0 END) ELSE 0 END), 0)";
-  }
-  const std::string path = "'$.\"" + key + "\"'";
-  return "COALESCE(SUM(CASE WHEN json_type(attributes, " + path + ") = 'integer' AND json_extract(attributes, " +
-         path + ") BETWEEN 0 AND " + kMax + " THEN json_extract(attributes, " + path + ") ELSE 0 END), 0)";
-}
-
 nlohmann::json visibility_by(Store& store, const SqlText& in_range, const std::string& column,
                              const std::string& key, std::size_t limit) {
   SqlText s;
@@ -86,16 +70,12 @@ void allocation(Store& store, const ReportQuery& q, const SqlText& in_range, nlo
   const double total = t.empty() ? 0 : money(double_of(t[0][0]));
   const double allocated = t.empty() ? 0 : money(double_of(t[0][1]));
 
-  // Workloads whose calls carry no owner (raw rows: rollups keep no workload).
+  // Workloads whose calls carry no owner.
   SqlText w;
-  w << "SELECT " << workload_expression()
-    << " AS workload, k8s_namespace, host_name, COUNT(*), COALESCE(SUM(cost_usd), 0) FROM calls WHERE time_unix_nano >= ";
-  w.bind(sql_time(q.from_unix_nano)) << " AND time_unix_nano < ";
-  w.bind(sql_time(q.to_unix_nano)) << " AND (owner IS NULL OR owner = 'unallocated')";
-  if (!q.owner.empty()) w << " AND owner = ", w.bind(q.owner);
-  w << " GROUP BY 1, 2, 3 ORDER BY COALESCE(SUM(cost_usd), 0) DESC, COUNT(*) DESC, "
-    << nulls_last(workload_expression()) << ", " << nulls_last("k8s_namespace") << ", " << nulls_last("host_name")
-    << " LIMIT ";
+  w << "SELECT d_workload, d_namespace, d_node, SUM(calls + connections), COALESCE(SUM(cost_usd), 0) FROM "
+    << in_range << " WHERE d_owner IS NULL OR d_owner = 'unallocated' GROUP BY 1, 2, 3 "
+    << "ORDER BY COALESCE(SUM(cost_usd), 0) DESC, SUM(calls + connections) DESC, " << nulls_last("d_workload") << ", "
+    << nulls_last("d_namespace") << ", " << nulls_last("d_node") << " LIMIT ";
   w.bind(static_cast<std::int64_t>(q.limit));
   nlohmann::json unowned = nlohmann::json::array();
   for (const sql::Row& r : store.report_rows(w.text, w.params)) {
@@ -122,25 +102,21 @@ void visibility(Store& store, const ReportQuery& q, const SqlText& in_range, nlo
   v["by_namespace"] = visibility_by(store, in_range, "d_namespace", "k8s.namespace.name", q.limit);
   v["by_executable"] = visibility_by(store, in_range, "executable", "process.executable.name", q.limit);
 
-  SqlText b;
+  // Blind connections by where they were and why; with the readable calls of the same executable on
+  // the same node: its TLS library is known to carry AI calls we can read, so the blind connections are
+  // a gap in a process we otherwise see (all owners: the process is the same).
   const sql::Dialect d = store.dialect();
-  b << "SELECT host_name, k8s_namespace, process_executable_name, tls_library, server_address, "
-       "visibility_reason, COUNT(*), "
-    << attribute_bytes(d, "shadowmeter.connection.bytes_sent") << ", "
-    << attribute_bytes(d, "shadowmeter.connection.bytes_received")
-    // Readable calls of the same executable on the same node: its TLS library is known to carry AI
-    // calls we can read, so the blind connections are a gap in a process we otherwise see.
-    << ", (SELECT COUNT(*) FROM calls p WHERE (p.visibility IS NULL OR p.visibility <> 'connection_only') AND p.host_name = c.host_name AND "
-       "p.process_executable_name = c.process_executable_name AND p.time_unix_nano >= ";
-  b.bind(sql_time(q.from_unix_nano)) << " AND p.time_unix_nano < ";
-  b.bind(sql_time(q.to_unix_nano)) << ") FROM calls c WHERE visibility = 'connection_only' AND time_unix_nano >= ";
-  b.bind(sql_time(q.from_unix_nano)) << " AND time_unix_nano < ";
-  b.bind(sql_time(q.to_unix_nano));
-  if (!q.owner.empty()) b << " AND owner = ", b.bind(q.owner);
-  b << " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY COUNT(*) DESC";
-  for (const char* c : {"host_name", "k8s_namespace", "process_executable_name", "tls_library", "server_address",
-                        "visibility_reason"})
-    b << ", " << nulls_last(c);
+  const char* const kBlindKeys[] = {"d_node", "d_namespace", "executable", "tls_library", "server_address",
+                                    "visibility_reason"};
+  SqlText b;
+  b << "SELECT b.d_node, b.d_namespace, b.executable, b.tls_library, b.server_address, b.visibility_reason, b.n, "
+       "b.sent, b.received, COALESCE(p.calls, 0) FROM (SELECT d_node, d_namespace, executable, tls_library, "
+       "server_address, visibility_reason, SUM(connections) AS n, SUM(bytes_sent) AS sent, SUM(bytes_received) "
+       "AS received FROM "
+    << in_range << " WHERE connections > 0 GROUP BY 1, 2, 3, 4, 5, 6) b LEFT JOIN (SELECT d_node, executable, "
+    << "SUM(calls) AS calls FROM " << facts(d, q.from_unix_nano, q.to_unix_nano, "")
+    << " GROUP BY 1, 2) p ON p.d_node = b.d_node AND p.executable = b.executable ORDER BY b.n DESC";
+  for (const char* c : kBlindKeys) b << ", " << nulls_last(std::string("b.") + c);
   b << " LIMIT ";
   b.bind(static_cast<std::int64_t>(q.limit));
   nlohmann::json blind = nlohmann::json::array();

@@ -17,45 +17,75 @@ std::string workload_expression() {
          "k8s_workload_name ELSE process_executable_name END";
 }
 
-SqlText facts(sql::Dialect d, std::uint64_t from, std::uint64_t to, const std::string& owner) {
-  const std::string rollup_t = d == sql::Dialect::postgresql
-                                   ? "CAST(EXTRACT(EPOCH FROM CAST(day AS date)) AS BIGINT) * 1000000000"
-                                   : "CAST(strftime('%s', day) AS INTEGER) * 1000000000";
+namespace {
+
+constexpr std::uint64_t kHourNs = 3600ull * kSecondNs;
+
+std::uint64_t ceil_to(std::uint64_t t, std::uint64_t unit) {
+  const std::uint64_t down = t / unit * unit;
+  if (down == t) return t;
+  return down > UINT64_MAX - unit ? UINT64_MAX : down + unit;
+}
+
+// The columns of "f" from one rollup table ('' back to NULL, -1 shadow back to NULL).
+const char* const kRollupColumns =
+    "SELECT bucket_unix_nano AS t, NULLIF(owner, '') AS d_owner, NULLIF(k8s_namespace, '') AS d_namespace, "
+    "NULLIF(workload, '') AS d_workload, NULLIF(host_name, '') AS d_node, NULLIF(provider, '') AS d_provider, "
+    "NULLIF(model, '') AS d_model, NULLIF(api_key_fingerprint, '') AS d_key, "
+    "NULLIF(environment, '') AS d_environment, NULLIF(dimensions, '') AS d_dimensions, "
+    "NULLIF(operation, '') AS operation, NULLIF(executable, '') AS executable, "
+    "NULLIF(usage_source, '') AS usage_source, NULLIF(visibility, '') AS visibility, "
+    "NULLIF(visibility_reason, '') AS visibility_reason, NULLIF(tls_library, '') AS tls_library, "
+    "NULLIF(server_address, '') AS server_address, NULLIF(shadow_reason, '') AS shadow_reason, "
+    "CASE WHEN shadow < 0 THEN NULL ELSE shadow END AS shadow, calls, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_creation_tokens, reasoning_tokens, cost_usd, priced_calls, priced_tokens, "
+    "NULLIF(pricing_source, '') AS pricing_source, CASE WHEN legacy_calls > 0 THEN 1 ELSE 0 END AS rolled_up, "
+    "legacy_calls AS rolled_up_calls, connections, bytes_sent, bytes_received, "
+    "first_seen_unix_nano AS first_seen, last_seen_unix_nano AS last_seen FROM ";
+
+void one_table(SqlText& s, const char* table, const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges,
+               const std::string& owner, bool shadow_only) {
+  s << kRollupColumns << table << " WHERE (";
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    s << (i ? " OR " : "") << "(bucket_unix_nano >= ";
+    s.bind(sql_time(ranges[i].first)) << " AND bucket_unix_nano < ";
+    s.bind(sql_time(ranges[i].second)) << ")";
+  }
+  s << ")";
+  if (!owner.empty()) s << " AND owner = ", s.bind(owner);
+  if (shadow_only) s << " AND shadow = 1";
+}
+
+}  // namespace
+
+SqlText facts(sql::Dialect, std::uint64_t from, std::uint64_t to, const std::string& owner, bool shadow_only) {
+  // Whole UTC days inside [from, to) come from the daily rows, the hours at the edges from the hourly
+  // rows; a bucket counts when its start lies in the range.
+  const std::uint64_t first_day = ceil_to(from, kDayNs);
+  const std::uint64_t last_day = to / kDayNs * kDayNs;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> daily, hourly;
+  if (first_day < last_day) {
+    daily.emplace_back(first_day, last_day);
+    hourly.emplace_back(ceil_to(from, kHourNs), first_day);
+    hourly.emplace_back(last_day, ceil_to(to, kHourNs));
+  } else {
+    hourly.emplace_back(ceil_to(from, kHourNs), ceil_to(to, kHourNs));
+  }
   SqlText s;
-  s << "(SELECT time_unix_nano AS t, owner AS d_owner, k8s_namespace AS d_namespace, " << workload_expression()
-    << " AS d_workload, host_name AS d_node, provider AS d_provider, "
-       "COALESCE(request_model, response_model) AS d_model, api_key_fingerprint AS d_key, "
-       "environment AS d_environment, operation, process_executable_name AS executable, usage_source, "
-       "visibility, CASE WHEN shadow IS NULL THEN NULL WHEN shadow THEN 1 ELSE 0 END AS shadow, "
-       "CASE WHEN visibility = 'connection_only' THEN 0 ELSE 1 END AS calls, "
-       "COALESCE(input_tokens, 0) AS input_tokens, COALESCE(output_tokens, 0) AS output_tokens, "
-       "COALESCE(cache_read_tokens, 0) AS cache_read_tokens, "
-       "COALESCE(cache_creation_tokens, 0) AS cache_creation_tokens, "
-       "COALESCE(reasoning_tokens, 0) AS reasoning_tokens, COALESCE(cost_usd, 0) AS cost_usd, "
-       "CASE WHEN cost_usd IS NULL THEN 0 ELSE 1 END AS priced_calls, "
-       "CASE WHEN cost_usd IS NULL THEN 0 ELSE COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END "
-       "AS priced_tokens, pricing_source, 0 AS rolled_up, "
-       "CASE WHEN visibility = 'connection_only' THEN 1 ELSE 0 END AS connections FROM calls WHERE time_unix_nano >= ";
-  s.bind(sql_time(from)) << " AND time_unix_nano < ";
-  s.bind(sql_time(to));
-  if (!owner.empty()) s << " AND owner = ", s.bind(owner);
-  // Rolled-up tokens of priced calls are known only when all or none of the row's calls were priced;
-  // in between they are apportioned by the number of calls.
-  s << " UNION ALL SELECT " << rollup_t
-    << ", NULLIF(owner, ''), NULLIF(k8s_namespace, ''), NULL, NULLIF(host_name, ''), NULLIF(provider, ''), "
-       "NULLIF(request_model, ''), NULL, NULL, NULL, NULL, NULLIF(usage_source, ''), NULLIF(visibility, ''), "
-       "CASE WHEN shadow < 0 THEN NULL ELSE shadow END, CASE WHEN visibility = 'connection_only' THEN 0 ELSE calls END, "
-       "input_tokens, output_tokens, cache_read_tokens, "
-       "cache_creation_tokens, reasoning_tokens, cost_usd, priced_calls, "
-       "CASE WHEN priced_calls = calls THEN input_tokens + output_tokens WHEN priced_calls = 0 THEN 0 "
-       "ELSE (input_tokens + output_tokens) * priced_calls / calls END, NULL, 1, "
-       "CASE WHEN visibility = 'connection_only' THEN calls ELSE 0 END FROM daily_rollups "
-       "WHERE day >= ";
-  s.bind(utc_day(day_ceil(from))) << " AND day < ";
-  s.bind(utc_day(day_ceil(to)));
-  if (!owner.empty()) s << " AND owner = ", s.bind(owner);
+  s << "(";
+  if (!daily.empty()) {
+    one_table(s, "rollups_daily", daily, owner, shadow_only);
+    s << " UNION ALL ";
+  }
+  one_table(s, "rollups_hourly", hourly, owner, shadow_only);
   s << ") f";
   return s;
+}
+
+std::string dimension_expression(sql::Dialect d, const std::string& name) {
+  // The name is [a-z0-9_]{1,32} (checked by the caller), so it can be written into the path as is.
+  if (d == sql::Dialect::postgresql) return "(CAST(d_dimensions AS jsonb) ->> '" + name + "')";
+  return "json_extract(d_dimensions, '$.\"" + name + "\"')";
 }
 
 namespace {

@@ -33,7 +33,7 @@ void focus_report(Store& store, const ReportQuery& q, nlohmann::json& out) {
   s << "SELECT " << day_bucket(d, "t")
     << ", d_provider, d_model, d_owner, d_namespace, d_workload, d_key, " << metric_select() << ", "
     << distinct_list(d, "pricing_source") << ", " << distinct_list(d, "usage_source")
-    << ", COALESCE(SUM(rolled_up * calls), 0), " << distinct_list(d, "d_environment") << " FROM "
+    << ", COALESCE(SUM(rolled_up_calls), 0), " << distinct_list(d, "d_environment") << " FROM "
     << facts(d, q.from_unix_nano, q.to_unix_nano, q.owner)
     // Blind connections are no calls and cost nothing known: no charge row.
     << " GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING SUM(calls) > 0 ORDER BY 1";

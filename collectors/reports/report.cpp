@@ -32,6 +32,19 @@ std::vector<std::string> split(const std::string& s) {
 
 }  // namespace
 
+bool valid_dimension_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+bool valid_group_by(const std::string& value) {
+  const auto& known = showback_dimensions();
+  if (std::find(known.begin(), known.end(), value) != known.end()) return true;
+  const std::string prefix = kDimensionPrefix;
+  return value.rfind(prefix, 0) == 0 && valid_dimension_name(value.substr(prefix.size()));
+}
+
 ReportQuery parse_query(const std::string& from, const std::string& to, const std::string& group_by,
                         const std::string& granularity, const std::string& owner, const std::string& since,
                         std::uint64_t now_unix_nano, const std::string& limit) {
@@ -48,10 +61,10 @@ ReportQuery parse_query(const std::string& from, const std::string& to, const st
     q.group_by.clear();
     std::set<std::string> seen;
     for (const std::string& d : split(group_by)) {
-      const auto& known = showback_dimensions();
-      if (std::find(known.begin(), known.end(), d) == known.end())
+      if (!valid_group_by(d))
         throw BadReportQuery("group_by: unknown dimension '" + d.substr(0, 64) +
-                             "' (owner, namespace, workload, node, provider, model, key, environment)");
+                             "' (owner, namespace, workload, node, provider, model, key, environment, or "
+                             "dimension.<name> with a name of 1..32 characters a-z 0-9 _)");
       if (!seen.insert(d).second) throw BadReportQuery("group_by: '" + d + "' given twice");
       q.group_by.push_back(d);
     }
@@ -88,8 +101,7 @@ nlohmann::json run_report(Store& store, const std::string& name, const ReportQue
   if (query.from_unix_nano >= query.to_unix_nano) throw BadReportQuery("from must be before to");
   if (query.limit < 1 || query.limit > kMaxReportLimit) throw BadReportQuery("limit out of range");
   for (const std::string& d : query.group_by) {
-    const auto& known = showback_dimensions();
-    if (std::find(known.begin(), known.end(), d) == known.end()) throw BadReportQuery("unknown dimension " + d);
+    if (!valid_group_by(d)) throw BadReportQuery("unknown dimension '" + d.substr(0, 64) + "'");
   }
   const std::uint64_t generated =
       query.now_unix_nano != 0 ? query.now_unix_nano

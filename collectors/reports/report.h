@@ -19,12 +19,19 @@ namespace shadowmeter::collector::reports {
 
 // Dimensions a showback can be grouped by (any combination, in the given order). Names as in the API:
 // owner, namespace, workload ("<kind>/<name>", else the executable), node, provider, model, key
-// (api key fingerprint), environment.
+// (api key fingerprint), environment; and any custom dimension as "dimension.<name>" (below).
 inline const std::vector<std::string>& showback_dimensions() {
   static const std::vector<std::string> d = {"owner", "namespace", "workload", "node",
                                              "provider", "model", "key", "environment"};
   return d;
 }
+
+// A custom dimension (shadowmeter.dimension.<name> of the events) as a showback group: "dimension.<name>".
+inline constexpr const char* kDimensionPrefix = "dimension.";
+// [a-z0-9_]{1,32}, the names the agents may send.
+bool valid_dimension_name(const std::string& name);
+// A known group_by value: one of showback_dimensions(), or "dimension.<valid name>".
+bool valid_group_by(const std::string& value);
 
 enum class Granularity { total, day, week, month };  // week: ISO weeks starting Monday, UTC
 
@@ -69,12 +76,12 @@ inline const std::vector<std::string>& report_names() {
 //
 // showback: {"group_by": [...], "granularity", "currency": "USD",
 //   "totals": METRICS, "rows": [{"period" (first day of the bucket, "YYYY-MM-DD"; absent for total),
-//   <one key per group_by dimension, null when unknown>, METRICS..., "pricing_sources": [...]}]
+//   <one key per group_by dimension ("dimension.<name>" for a custom one), null when unknown>, METRICS..., "pricing_sources": [...]}]
 //   (sorted by period, then cost desc), "model_tiers": [{"tier", "calls", "cost_usd", "cost_share"}],
 //   "top_movers": [{<group_by keys>, "cost_usd", "previous_cost_usd", "change_usd", "change_ratio"
 //   (null when the previous period had no cost)}] (the previous period is the same length just before
-//   `from`; sorted by |change_usd| desc), "rolled_up_calls" (calls counted from daily rollups because
-//   their raw rows expired: their workload/key/environment are null), "truncated" (rows cut at limit),
+//   `from`; sorted by |change_usd| desc), "rolled_up_calls" (calls migrated from the daily rollups of
+//   collectors before hourly/daily rollups at ingest: their workload/key/environment are null), "truncated" (rows cut at limit),
 //   "previous_period": {"from", "to"}} (top movers: at most min(limit, 10) groups, those with a change)
 //   METRICS = {"calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens",
 //   "reasoning_tokens", "cost_usd", "priced_calls", "unpriced_calls", "cost_per_call_usd",

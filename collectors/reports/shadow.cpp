@@ -1,6 +1,7 @@
 // Shadow-AI findings: the calls the agents judged outside the sanctioned policy (shadowmeter.shadow),
-// one finding per (workload or process, namespace, provider, endpoint, key fingerprint, reason). Raw
-// rows only (rollups keep no workload or key); first_seen looks at all stored history before `to`.
+// one finding per (workload or process, namespace, provider, endpoint, key fingerprint, reason), from
+// the rollups (which keep every one of these); first_seen and last_seen look at all stored history
+// before `to` (exact times: each rollup row keeps its first and last event time).
 #include "reports/facts.h"
 #include "reports/metrics.h"
 #include "reports/report_parts.h"
@@ -11,24 +12,20 @@ namespace {
 
 constexpr int kKeys = 7;
 
-// One row per finding (keys, first, last, calls, input, output, cost, nodes) of calls in range.
+// One row per finding (keys, first, last, calls, input, output, cost, nodes), from the rollups of shadow
+// calls: those before `from` only say when a finding was first seen.
 SqlText findings_query(sql::Dialect d, const ReportQuery& q) {
-  const std::string from = std::to_string(sql_time(q.from_unix_nano));
-  const std::string in_range = "time_unix_nano >= " + from;
+  const std::string in_range = "in_range = 1";
   SqlText s;
-  // Named: PostgreSQL would name the CASE after its ELSE column, making that name ambiguous in ORDER BY.
-  s << "SELECT " << workload_expression()
-    << " AS workload, k8s_namespace, process_executable_name, provider, server_address, api_key_fingerprint, "
-       "shadow_reason, MIN(time_unix_nano) AS first_seen, MAX(time_unix_nano), SUM(CASE WHEN "
-    << in_range << " THEN 1 ELSE 0 END) AS calls, SUM(CASE WHEN " << in_range
-    << " THEN COALESCE(input_tokens, 0) ELSE 0 END), SUM(CASE WHEN " << in_range
-    << " THEN COALESCE(output_tokens, 0) ELSE 0 END), SUM(CASE WHEN " << in_range
-    << " THEN COALESCE(cost_usd, 0) ELSE 0 END) AS cost, "
-    << distinct_list(d, "CASE WHEN " + in_range + " THEN host_name END") << " FROM calls WHERE shadow = ";
-  s.bind(std::int64_t{1}) << " AND time_unix_nano < ";
-  s.bind(sql_time(q.to_unix_nano));
-  if (!q.owner.empty()) s << " AND owner = ", s.bind(q.owner);
-  s << " GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING SUM(CASE WHEN " << in_range << " THEN 1 ELSE 0 END) > 0";
+  s << "SELECT d_workload AS workload, d_namespace, executable, d_provider, server_address, d_key, shadow_reason, "
+       "MIN(first_seen) AS first_seen, MAX(last_seen), SUM(CASE WHEN "
+    << in_range << " THEN calls + connections ELSE 0 END) AS calls, SUM(CASE WHEN " << in_range
+    << " THEN input_tokens ELSE 0 END), SUM(CASE WHEN " << in_range
+    << " THEN output_tokens ELSE 0 END), SUM(CASE WHEN " << in_range << " THEN cost_usd ELSE 0 END) AS cost, "
+    << distinct_list(d, "CASE WHEN " + in_range + " THEN d_node END") << " FROM (SELECT f.*, 0 AS in_range FROM "
+    << facts(d, 0, q.from_unix_nano, q.owner, true) << " UNION ALL SELECT f.*, 1 AS in_range FROM "
+    << facts(d, q.from_unix_nano, q.to_unix_nano, q.owner, true) << ") h";
+  s << " GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING SUM(CASE WHEN " << in_range << " THEN calls + connections ELSE 0 END) > 0";
   return s;
 }
 
@@ -52,10 +49,10 @@ void shadow_report(Store& store, const ReportQuery& q, nlohmann::json& out) {
 
   SqlText list = grouped;
   // Cost first; then a total order over the keys, the same on both back ends.
-  list << " ORDER BY cost DESC, first_seen, " << nulls_last(workload_expression()) << ", "
-       << nulls_last("k8s_namespace") << ", " << nulls_last("process_executable_name") << ", "
-       << nulls_last("provider") << ", " << nulls_last("server_address") << ", "
-       << nulls_last("api_key_fingerprint") << ", " << nulls_last("shadow_reason") << " LIMIT ";
+  list << " ORDER BY cost DESC, first_seen, " << nulls_last("d_workload") << ", " << nulls_last("d_namespace")
+       << ", " << nulls_last("executable") << ", " << nulls_last("d_provider") << ", "
+       << nulls_last("server_address") << ", " << nulls_last("d_key") << ", " << nulls_last("shadow_reason")
+       << " LIMIT ";
   list.bind(static_cast<std::int64_t>(q.limit));
   nlohmann::json findings = nlohmann::json::array();
   for (const sql::Row& r : store.report_rows(list.text, list.params)) {

@@ -14,7 +14,11 @@ namespace {
 
 constexpr std::size_t kMaxMovers = 10;
 
-std::string column_of(const std::string& dimension) { return "d_" + dimension; }
+std::string column_of(sql::Dialect d, const std::string& dimension) {
+  const std::string prefix = kDimensionPrefix;
+  if (dimension.rfind(prefix, 0) == 0) return dimension_expression(d, dimension.substr(prefix.size()));
+  return "d_" + dimension;
+}
 
 std::string bucket(sql::Dialect d, Granularity g) {
   switch (g) {
@@ -31,15 +35,15 @@ std::string bucket(sql::Dialect d, Granularity g) {
 }
 
 // "d_owner, d_model" and the matching ORDER BY items.
-std::string dimension_list(const std::vector<std::string>& dims) {
+std::string dimension_list(sql::Dialect dialect, const std::vector<std::string>& dims) {
   std::string s;
-  for (const auto& d : dims) s += (s.empty() ? "" : ", ") + column_of(d);
+  for (const auto& d : dims) s += (s.empty() ? "" : ", ") + column_of(dialect, d);
   return s;
 }
 
-std::string dimension_order(const std::vector<std::string>& dims) {
+std::string dimension_order(sql::Dialect dialect, const std::vector<std::string>& dims) {
   std::string s;
-  for (const auto& d : dims) s += ", " + nulls_last(column_of(d));
+  for (const auto& d : dims) s += ", " + nulls_last(column_of(dialect, d));
   return s;
 }
 
@@ -62,9 +66,9 @@ void showback_report(Store& store, const ReportQuery& q, nlohmann::json& out) {
   out["granularity"] = kGranularity[static_cast<int>(q.granularity)];
   out["currency"] = "USD";
 
-  // Totals (and how many calls came from rollups).
+  // Totals (and how many calls came from the old daily rollups, without workload/key/environment).
   SqlText totals;
-  totals << "SELECT " << metric_select() << ", COALESCE(SUM(rolled_up * calls), 0) FROM " << in_range;
+  totals << "SELECT " << metric_select() << ", COALESCE(SUM(rolled_up_calls), 0) FROM " << in_range;
   const auto total_rows = store.report_rows(totals.text, totals.params);
   nlohmann::json totals_json = nlohmann::json::object();
   const Metrics total = total_rows.empty() ? Metrics{} : read_metrics(total_rows[0], 0);
@@ -74,14 +78,14 @@ void showback_report(Store& store, const ReportQuery& q, nlohmann::json& out) {
 
   // Rows: [period,] dimensions, metrics, pricing sources.
   SqlText rows;
-  const std::string dims = dimension_list(q.group_by);
+  const std::string dims = dimension_list(d, q.group_by);
   rows << "SELECT " << (bucketed ? bucket(d, q.granularity) + ", " : "") << (dims.empty() ? "" : dims + ", ")
        << metric_select() << ", " << distinct_list(d, "pricing_source") << " FROM " << in_range;
   const std::size_t keys = ndims + (bucketed ? 1 : 0);
   // A group of blind connections only (no readable call, nothing known of its spend) is no showback row.
   if (keys > 0) rows << " GROUP BY " << positions(keys) << " HAVING SUM(calls) > 0";
   rows << " ORDER BY " << (bucketed ? "1, " : "") << "SUM(cost_usd) DESC, SUM(calls) DESC"
-       << dimension_order(q.group_by) << " LIMIT ";
+       << dimension_order(d, q.group_by) << " LIMIT ";
   rows.bind(static_cast<std::int64_t>(q.limit) + 1);
   auto result = store.report_rows(rows.text, rows.params);
   out["truncated"] = result.size() > q.limit;
@@ -114,7 +118,7 @@ void showback_report(Store& store, const ReportQuery& q, nlohmann::json& out) {
     m << "SELECT " << dims << ", " << current << ", " << previous << " FROM "
       << facts(d, previous_from, q.to_unix_nano, q.owner) << " GROUP BY " << positions(ndims) << " HAVING "
       << current << " <> " << previous << " ORDER BY ABS(" << current << " - " << previous << ") DESC"
-      << dimension_order(q.group_by) << " LIMIT ";
+      << dimension_order(d, q.group_by) << " LIMIT ";
     m.bind(static_cast<std::int64_t>(std::min(q.limit, kMaxMovers)));
     for (const sql::Row& r : store.report_rows(m.text, m.params)) {
       nlohmann::json mover = nlohmann::json::object();

@@ -175,7 +175,7 @@ CollectorMetrics::CollectorMetrics(std::shared_ptr<Registry> r)
           prometheus::BuildCounter()
               .Name("shadowmeter_collector_ai_calls_total")
               .Help("AI API calls newly stored, by owner, provider, model and shadow flag (batches mixing "
-                    "new and redelivered calls are left out: see metric_skipped_events_total)")
+                    "new and redelivered calls count only the new ones)")
               .Register(*r)),
       ai_tokens(prometheus::BuildCounter()
                     .Name("shadowmeter_collector_ai_tokens_total")
@@ -207,8 +207,8 @@ CollectorMetrics::CollectorMetrics(std::shared_ptr<Registry> r)
                                  .Register(*r)),
       metric_skipped_events(counter(
           *r, "shadowmeter_collector_metric_skipped_events_total",
-          "Newly stored calls not counted in the ai_* metrics: their batch also held redelivered or invalid "
-          "calls, so which ones were new is unknown (they are in the database and the reports)")),
+          "Newly stored calls not counted in the ai_* metrics because the store did not say which calls of "
+          "their batch were new (they are in the database and the reports)")),
       metric_label_overflow(prometheus::BuildCounter()
                                 .Name("shadowmeter_collector_metric_label_overflow_total")
                                 .Help("Events counted under _other labels because an ai_* family reached its "
@@ -302,10 +302,14 @@ void CollectorMetrics::committed(const std::vector<const IngestBatch*>& batches,
     const IngestBatch& b = *batches[i];
     const IngestResult& res = results[i];
     ingested_events.Increment(static_cast<double>(res.inserted));
-    // The store says how many calls of the batch were new, not which: the usage families count a batch
-    // whose calls were all new, skip (and count) the new calls of a batch that also held redelivered or
-    // invalid ones. Agents resend whole batches, so a mixed batch is rare.
-    if (res.inserted == b.calls.size()) {
+    // The store says which calls of the batch were new (IngestResult::new_calls): exactly those are
+    // counted. A result without that list (only a store that does not fill it) falls back to counting a
+    // batch whose calls were all new, and skipping (and counting) the new calls of a mixed one.
+    if (res.new_calls.size() == res.inserted) {
+      for (const std::size_t n : res.new_calls) {
+        if (n < b.calls.size()) count_usage(b.calls[n]);
+      }
+    } else if (res.inserted == b.calls.size()) {
       for (const auto& call : b.calls) count_usage(call);
     } else {
       metric_skipped_events.Increment(static_cast<double>(res.inserted));

@@ -1,7 +1,10 @@
 #include "storage/schema.h"
 
 #include <chrono>
+#include <string>
 #include <vector>
+
+#include "storage/rollup_backfill.h"
 
 namespace shadowmeter::collector::sql {
 namespace {
@@ -14,13 +17,57 @@ struct AddColumn {
 
 struct Step {
   std::int64_t version;
-  std::vector<const char*> statements;
+  std::vector<std::string> statements;
   std::vector<AddColumn> add_columns = {};  // after the statements; skipped when the column exists
+  void (*run)(Connection&) = nullptr;       // last: a data migration written in C++
 };
 
+// The rollup tables of step 3 (hourly and daily grain; see storage/rollups.h).
+std::string rollup_table(const char* name) {
+  return std::string("CREATE TABLE IF NOT EXISTS ") + name +
+         R"( (
+                bucket_unix_nano BIGINT NOT NULL,
+                key_hash TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                k8s_namespace TEXT NOT NULL,
+                workload TEXT NOT NULL,
+                host_name TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                api_key_fingerprint TEXT NOT NULL,
+                environment TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                executable TEXT NOT NULL,
+                pricing_source TEXT NOT NULL,
+                usage_source TEXT NOT NULL,
+                visibility TEXT NOT NULL,
+                visibility_reason TEXT NOT NULL,
+                tls_library TEXT NOT NULL,
+                server_address TEXT NOT NULL,
+                shadow_reason TEXT NOT NULL,
+                dimensions TEXT NOT NULL,
+                shadow SMALLINT NOT NULL,
+                calls BIGINT NOT NULL,
+                connections BIGINT NOT NULL,
+                input_tokens BIGINT NOT NULL,
+                output_tokens BIGINT NOT NULL,
+                cache_read_tokens BIGINT NOT NULL,
+                cache_creation_tokens BIGINT NOT NULL,
+                reasoning_tokens BIGINT NOT NULL,
+                cost_usd DOUBLE PRECISION NOT NULL,
+                priced_calls BIGINT NOT NULL,
+                priced_tokens BIGINT NOT NULL,
+                bytes_sent BIGINT NOT NULL,
+                bytes_received BIGINT NOT NULL,
+                legacy_calls BIGINT NOT NULL,
+                first_seen_unix_nano BIGINT NOT NULL,
+                last_seen_unix_nano BIGINT NOT NULL,
+                PRIMARY KEY (bucket_unix_nano, key_hash)))";
+}
+
 // Times are nanoseconds since the epoch (BIGINT). Booleans are BOOLEAN (SQLite stores 0/1). In
-// daily_rollups unknown dimensions are '' and an unknown shadow verdict is -1, so that the primary
-// key matches on upsert (NULLs never compare equal).
+// rollups unknown dimensions are '' and an unknown shadow verdict is -1, so that equal keys meet on
+// upsert (NULLs never compare equal).
 const std::vector<Step>& steps() {
   static const std::vector<Step> all = {
       {1,
@@ -126,6 +173,17 @@ const std::vector<Step>& steps() {
            "CREATE INDEX IF NOT EXISTS calls_shadow_time ON calls (shadow, time_unix_nano)",
        },
        {{"calls", "visibility_reason", "TEXT"}}},
+      // Rollups maintained at ingest (hourly and daily), backfilled from the raw calls and the old
+      // daily_rollups, which they replace. The shadow index serves the findings' history.
+      {3,
+       {
+           rollup_table("rollups_hourly"),
+           rollup_table("rollups_daily"),
+           "CREATE INDEX IF NOT EXISTS rollups_hourly_shadow ON rollups_hourly (shadow, bucket_unix_nano)",
+           "CREATE INDEX IF NOT EXISTS rollups_daily_shadow ON rollups_daily (shadow, bucket_unix_nano)",
+       },
+       {},
+       &backfill_rollups},
   };
   return all;
 }
@@ -169,8 +227,9 @@ void migrate(Connection& c) {
     const std::int64_t have = schema_version(c);
     for (const Step& step : steps()) {
       if (step.version <= have) continue;
-      for (const char* statement : step.statements) c.execute(statement);
+      for (const std::string& statement : step.statements) c.execute(statement);
       for (const AddColumn& a : step.add_columns) add_column_if_missing(c, a);
+      if (step.run != nullptr) step.run(c);
       c.execute("INSERT INTO schema_version (version, applied_unix_nano) VALUES (?, ?)",
                 {step.version, now_unix_nano()});
     }

@@ -10,8 +10,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "storage/call_insert.h"
 #include "storage/cursor.h"
 #include "storage/records.h"
+#include "storage/rollups.h"
 #include "storage/schema.h"
 #include "storage/statements.h"
 
@@ -25,9 +27,6 @@ using sql::Value;
 constexpr int kAttempts = 3;  // a transient failure is retried twice (after reconnecting)
 constexpr std::uint64_t kDayNs = 86400ull * 1000000000ull;
 constexpr std::size_t kMaxPageLimit = 1000;
-// Rows per multi-row INSERT: PostgreSQL pays a round trip per statement (100 rows x 36 columns stays
-// far below its 65535 parameters); SQLite runs in process, and one cached single-row statement is fastest.
-constexpr std::size_t kPgRowsPerInsert = 100;
 
 std::int64_t to_int64(std::uint64_t v) {
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
@@ -53,6 +52,16 @@ std::string utc_day(std::uint64_t unix_nano) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
   return buf;
+}
+
+// UTC midnight of a "YYYY-MM-DD" day (checked by is_day) in nanoseconds.
+std::uint64_t day_start_nano(const std::string& day) {
+  std::tm tm{};
+  tm.tm_year = std::stoi(day.substr(0, 4)) - 1900;
+  tm.tm_mon = std::stoi(day.substr(5, 2)) - 1;
+  tm.tm_mday = std::stoi(day.substr(8, 2));
+  const time_t secs = timegm(&tm);
+  return secs < 0 ? 0 : static_cast<std::uint64_t>(secs) * 1000000000ull;
 }
 
 bool is_day(const std::string& d) {
@@ -98,27 +107,9 @@ void require_within_cap(std::size_t rows, const char* what) {
   }
 }
 
-void append_rows(Row& params, Row&& row) {
-  for (Value& v : row) params.push_back(std::move(v));
-}
-
-// Inserts rows of one table, each once per event id; returns how many were new.
-std::uint64_t insert_ignoring_duplicates(Connection& c, const char* table,
-                                         const std::vector<std::string>& columns, std::vector<Row>& rows) {
-  const std::size_t chunk = c.dialect() == sql::Dialect::postgresql ? kPgRowsPerInsert : 1;
-  const std::string full = sql::insert_ignore(table, columns, chunk);
-  std::uint64_t inserted = 0;
-  for (std::size_t i = 0; i < rows.size(); i += chunk) {
-    const std::size_t n = std::min(chunk, rows.size() - i);
-    Row params;
-    params.reserve(n * columns.size());
-    for (std::size_t r = i; r < i + n; ++r) append_rows(params, std::move(rows[r]));
-    inserted += c.execute(n == chunk ? full : sql::insert_ignore(table, columns, n), params);
-  }
-  return inserted;
-}
-
-IngestResult ingest_batch(Connection& c, const IngestBatch& batch) {
+// One batch's rows, in the caller's transaction; the new calls' facts go to `acc`, which the caller
+// flushes into the rollups before committing.
+IngestResult ingest_batch(Connection& c, const IngestBatch& batch, rollups::Accumulator& acc) {
   IngestResult result;
   const records::Arrival arrival{batch.received_unix_nano != 0 ? batch.received_unix_nano : now_unix_nano(),
                                  batch.principal};
@@ -129,8 +120,13 @@ IngestResult ingest_batch(Connection& c, const IngestBatch& batch) {
   };
 
   std::vector<Row> calls;
+  std::vector<rollups::Fact> facts;
+  std::vector<std::size_t> source;  // index in batch.calls of each row
   calls.reserve(batch.calls.size());
-  for (const nlohmann::json& e : batch.calls) {
+  facts.reserve(batch.calls.size());
+  source.reserve(batch.calls.size());
+  for (std::size_t i = 0; i < batch.calls.size(); ++i) {
+    const nlohmann::json& e = batch.calls[i];
     note_host(e);
     const auto id = records::event_id_of(e);
     if (!id) {
@@ -138,10 +134,18 @@ IngestResult ingest_batch(Connection& c, const IngestBatch& batch) {
       continue;
     }
     calls.push_back(records::call_values(e, *id, arrival));
+    facts.push_back(rollups::fact_of(calls.back(), e));
+    source.push_back(i);
   }
   const std::size_t valid_calls = calls.size();
-  result.inserted = insert_ignoring_duplicates(c, "calls", records::call_columns(), calls);
+  const std::vector<std::size_t> fresh = sql::insert_new_calls(c, records::call_columns(), calls);
+  result.inserted = fresh.size();
   result.duplicates = valid_calls - result.inserted;
+  result.new_calls.reserve(fresh.size());
+  for (const std::size_t i : fresh) {
+    acc.add(facts[i]);
+    result.new_calls.push_back(source[i]);
+  }
 
   for (const nlohmann::json& g : batch.gaps) {
     note_host(g);
@@ -237,15 +241,23 @@ void SqlStore::migrate() {
 }
 
 IngestResult SqlStore::ingest(const IngestBatch& batch) {
-  return in_write_transaction([&batch](Connection& c) { return ingest_batch(c, batch); });
+  return in_write_transaction([&batch](Connection& c) {
+    rollups::Accumulator acc;
+    IngestResult r = ingest_batch(c, batch, acc);
+    acc.flush(c);
+    return r;
+  });
 }
 
 std::vector<IngestResult> SqlStore::ingest_many(const std::vector<const IngestBatch*>& batches) {
   return in_write_transaction([&batches](Connection& c) {
+    // The group commit's new calls are aggregated together: one upsert per rollup key, not per batch.
+    rollups::Accumulator acc;
     std::vector<IngestResult> results;
     results.reserve(batches.size());
     for (const IngestBatch* b : batches)
-      results.push_back(b != nullptr ? ingest_batch(c, *b) : IngestResult{});
+      results.push_back(b != nullptr ? ingest_batch(c, *b, acc) : IngestResult{});
+    acc.flush(c);
     return results;
   });
 }
@@ -315,16 +327,18 @@ nlohmann::json SqlStore::health_records(std::uint64_t from_unix_nano, std::uint6
 nlohmann::json SqlStore::rollups(const std::string& from_day, const std::string& to_day) {
   if (!is_day(from_day) || !is_day(to_day)) throw std::invalid_argument("days must be YYYY-MM-DD");
   const std::vector<Row> rows = reading([&](Connection& c) {
-    return c.query(sql::kRollups, {from_day, to_day, static_cast<std::int64_t>(kMaxReportRows + 1)});
+    return c.query(sql::kRollups, {to_int64(day_start_nano(from_day)), to_int64(day_start_nano(to_day)),
+                                   static_cast<std::int64_t>(kMaxReportRows + 1)});
   });
   require_within_cap(rows.size(), "rollups");
   nlohmann::json out = nlohmann::json::array();
   for (const Row& r : rows) {
     const std::int64_t shadow = sql::as_int(r[8]).value_or(-1);
-    out.push_back({{"day", json_text(r[0])},
+    auto dims = sql::as_text(r[21]);
+    out.push_back({{"day", utc_day(static_cast<std::uint64_t>(std::max<std::int64_t>(sql::as_int(r[0]).value_or(0), 0)))},
                    {"host.name", json_dimension(r[1])},
                    {"gen_ai.provider.name", json_dimension(r[2])},
-                   {"gen_ai.request.model", json_dimension(r[3])},
+                   {"model", json_dimension(r[3])},
                    {"k8s.namespace.name", json_dimension(r[4])},
                    {"shadowmeter.owner", json_dimension(r[5])},
                    {"shadowmeter.usage.source", json_dimension(r[6])},
@@ -337,7 +351,13 @@ nlohmann::json SqlStore::rollups(const std::string& from_day, const std::string&
                    {"cache_creation_tokens", sql::as_int(r[13]).value_or(0)},
                    {"reasoning_tokens", sql::as_int(r[14]).value_or(0)},
                    {"cost_usd", sql::as_double(r[15]).value_or(0.0)},
-                   {"priced_calls", sql::as_int(r[16]).value_or(0)}});
+                   {"priced_calls", sql::as_int(r[16]).value_or(0)},
+                   {"connections", sql::as_int(r[17]).value_or(0)},
+                   {"workload", json_dimension(r[18])},
+                   {"shadowmeter.api_key.fingerprint", json_dimension(r[19])},
+                   {"deployment.environment", json_dimension(r[20])},
+                   {"dimensions", dims && !dims->empty() ? nlohmann::json::parse(*dims, nullptr, false)
+                                                         : nlohmann::json(nullptr)}});
   }
   return out;
 }
@@ -345,12 +365,12 @@ nlohmann::json SqlStore::rollups(const std::string& from_day, const std::string&
 RetentionResult SqlStore::apply_retention(const RetentionPolicy& policy, std::uint64_t now_unix_nano) {
   RetentionResult result;
   const std::int64_t raw_cutoff = to_int64(days_before(now_unix_nano, policy.raw_days));
-  const std::vector<std::string> fold = sql::fold_calls(writer_.conn->dialect());
 
-  // One UTC day per transaction, oldest first: each fold-and-delete is atomic, yet a first run over
-  // months of rows does not hold the write lock (and ingest) for all of them at once.
+  // Raw rows are already counted in the rollups (at ingest): they are only deleted. One UTC day per
+  // transaction, oldest first, so a first run over months of rows does not hold the write lock (and
+  // ingest) for all of them at once.
   for (;;) {
-    const std::optional<std::uint64_t> moved =
+    const std::optional<std::uint64_t> deleted =
         in_write_transaction([&](Connection& c) -> std::optional<std::uint64_t> {
           const auto rows =
               c.query("SELECT MIN(time_unix_nano) FROM calls WHERE time_unix_nano < ?", {raw_cutoff});
@@ -358,27 +378,27 @@ RetentionResult SqlStore::apply_retention(const RetentionPolicy& policy, std::ui
           if (!oldest) return std::nullopt;
           const auto day_end = (static_cast<std::uint64_t>(*oldest) / kDayNs + 1) * kDayNs;
           const std::int64_t end = std::min(raw_cutoff, to_int64(day_end));
-          if (fold.size() == 1) {  // PostgreSQL: one statement moves the rows and returns their number
-            const auto count = c.query(fold[0], {end});
-            return count.empty() ? 0 : static_cast<std::uint64_t>(sql::as_int(count[0][0]).value_or(0));
-          }
-          c.execute(fold[0], {end});
-          return c.execute(fold[1], {end});
+          return c.execute("DELETE FROM calls WHERE time_unix_nano < ?", {end});
         });
-    if (!moved) break;
-    result.calls_rolled_up += *moved;
+    if (!deleted) break;
+    result.calls_deleted += *deleted;
   }
 
-  const std::string rollup_cutoff = utc_day(days_before(now_unix_nano, policy.rollup_days));
+  // Both grains are kept rollup_days (whole UTC days): the hourly rows serve the partial-day edges of
+  // any range the daily rows serve.
+  const std::int64_t rollup_cutoff = to_int64(days_before(now_unix_nano, policy.rollup_days) / kDayNs * kDayNs);
   const std::int64_t health_cutoff = to_int64(days_before(now_unix_nano, policy.heartbeat_days));
   const RetentionResult expired = in_write_transaction([&](Connection& c) {
     RetentionResult r;
-    r.rollups_deleted = c.execute("DELETE FROM daily_rollups WHERE day < ?", {rollup_cutoff});
+    r.daily_rollups_deleted = c.execute("DELETE FROM rollups_daily WHERE bucket_unix_nano < ?", {rollup_cutoff});
+    r.hourly_rollups_deleted =
+        c.execute("DELETE FROM rollups_hourly WHERE bucket_unix_nano < ?", {rollup_cutoff});
     r.heartbeats_deleted = c.execute("DELETE FROM heartbeats WHERE time_unix_nano < ?", {health_cutoff});
     r.gaps_deleted = c.execute("DELETE FROM gaps WHERE time_unix_nano < ?", {health_cutoff});
     return r;
   });
-  result.rollups_deleted = expired.rollups_deleted;
+  result.daily_rollups_deleted = expired.daily_rollups_deleted;
+  result.hourly_rollups_deleted = expired.hourly_rollups_deleted;
   result.heartbeats_deleted = expired.heartbeats_deleted;
   result.gaps_deleted = expired.gaps_deleted;
   return result;

@@ -6,50 +6,9 @@
 namespace shadowmeter::collector::sql {
 namespace {
 
-constexpr const char* kRollupKey =
-    "day, host_name, provider, request_model, k8s_namespace, owner, usage_source, visibility, shadow";
-constexpr const char* kRollupSums =
-    "calls, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, "
-    "cost_usd, "
-    "priced_calls";
-
 std::int64_t clamp_time(std::uint64_t t) {
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   return static_cast<std::int64_t>(std::min(t, kMax));
-}
-
-// SELECT list grouping raw rows by the rollup key; unknown dimensions become '' and an unknown
-// shadow verdict -1 so that they meet the same row on conflict.
-std::string rollup_select(Dialect d, const std::string& source) {
-  return "SELECT " + utc_day(d, "time_unix_nano") +
-         ", COALESCE(host_name, ''), COALESCE(provider, ''), COALESCE(request_model, ''), "
-         "COALESCE(k8s_namespace, ''), COALESCE(owner, ''), COALESCE(usage_source, ''), COALESCE(visibility, "
-         "''), "
-         "CASE WHEN shadow IS NULL THEN -1 WHEN shadow THEN 1 ELSE 0 END, "
-         "COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
-         "COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cache_creation_tokens), 0), "
-         "COALESCE(SUM(reasoning_tokens), 0), COALESCE(SUM(cost_usd), 0), COUNT(cost_usd) FROM " +
-         source + " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
-}
-
-std::string rollup_upsert(Dialect d, const std::string& source) {
-  std::string sql = std::string("INSERT INTO daily_rollups (") + kRollupKey + ", " + kRollupSums + ") " +
-                    rollup_select(d, source) + " ON CONFLICT (" + kRollupKey + ") DO UPDATE SET ";
-  const char* sums[] = {"calls",
-                        "input_tokens",
-                        "output_tokens",
-                        "cache_read_tokens",
-                        "cache_creation_tokens",
-                        "reasoning_tokens",
-                        "cost_usd",
-                        "priced_calls"};
-  bool first = true;
-  for (const char* s : sums) {
-    if (!first) sql += ", ";
-    first = false;
-    sql += std::string(s) + " = daily_rollups." + s + " + excluded." + s;
-  }
-  return sql;
 }
 
 }  // namespace
@@ -137,16 +96,13 @@ const char* const kGaps =
     "ORDER BY time_unix_nano, event_id LIMIT ?";
 
 const char* const kRollups =
-    "SELECT day, host_name, provider, request_model, k8s_namespace, owner, usage_source, visibility, shadow, "
-    "calls, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, "
-    "cost_usd, "
-    "priced_calls FROM daily_rollups WHERE day >= ? AND day < ? "
-    "ORDER BY day, host_name, provider, request_model, k8s_namespace, owner, usage_source, visibility, "
-    "shadow "
-    "LIMIT ?";
+    "SELECT bucket_unix_nano, host_name, provider, model, k8s_namespace, owner, usage_source, visibility, shadow, "
+    "calls, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, cost_usd, "
+    "priced_calls, connections, workload, api_key_fingerprint, environment, dimensions FROM rollups_daily "
+    "WHERE bucket_unix_nano >= ? AND bucket_unix_nano < ? ORDER BY bucket_unix_nano, key_hash LIMIT ?";
 
 const char* const kCounts =
-    "SELECT (SELECT COUNT(*) FROM calls), (SELECT COUNT(*) FROM daily_rollups), (SELECT COUNT(*) FROM "
+    "SELECT (SELECT COUNT(*) FROM calls), (SELECT COUNT(*) FROM rollups_daily), (SELECT COUNT(*) FROM "
     "agents)";
 
 std::string utc_day(Dialect d, const char* column) {
@@ -155,21 +111,6 @@ std::string utc_day(Dialect d, const char* column) {
     return "to_char(to_timestamp(" + seconds + ") AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
   }
   return "strftime('%Y-%m-%d', " + seconds + ", 'unixepoch')";
-}
-
-std::vector<std::string> fold_calls(Dialect d) {
-  if (d == Dialect::postgresql) {
-    return {
-        "WITH moved AS (DELETE FROM calls WHERE time_unix_nano < ? RETURNING time_unix_nano, host_name, "
-        "provider, "
-        "request_model, k8s_namespace, owner, usage_source, visibility, shadow, input_tokens, output_tokens, "
-        "cache_read_tokens, cache_creation_tokens, reasoning_tokens, cost_usd), "
-        "folded AS (" +
-        rollup_upsert(d, "moved") + ") SELECT COUNT(*) FROM moved"};
-  }
-  // The SELECT of an upsert needs its WHERE clause (SQLite's parser would otherwise read ON CONFLICT
-  // as a join constraint).
-  return {rollup_upsert(d, "calls WHERE time_unix_nano < ?"), "DELETE FROM calls WHERE time_unix_nano < ?"};
 }
 
 }  // namespace shadowmeter::collector::sql

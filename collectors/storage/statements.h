@@ -1,5 +1,5 @@
 // The statements of the store, written once with "?" placeholders; where the dialects differ (the
-// UTC day of a timestamp, folding raw rows into rollups) the difference is confined to one function.
+// UTC day of a timestamp) the difference is confined to one function.
 #pragma once
 
 #include <cstddef>
@@ -33,16 +33,10 @@ Statement calls_page(const CallFilter& filter, const Cursor* after, std::size_t 
 extern const char* const kAgents;      // LIMIT ?
 extern const char* const kHeartbeats;  // from, to, LIMIT ?
 extern const char* const kGaps;        // from, to, LIMIT ?
-extern const char* const kRollups;     // from_day, to_day, LIMIT ?
+extern const char* const kRollups;     // daily rollups: from, to (UTC midnights), LIMIT ?
 extern const char* const kCounts;      // calls, rollup rows, agents
 
 // The UTC day ("YYYY-MM-DD") of a nanosecond timestamp column.
 std::string utc_day(Dialect d, const char* column);
-
-// Raw call rows with time_unix_nano < ? folded into daily_rollups (sums added to rows already there)
-// and deleted. PostgreSQL: one statement (DELETE ... RETURNING feeding the INSERT) returning the
-// number of rows moved, so exactly the deleted rows are counted whatever commits meanwhile. SQLite:
-// the INSERT ... SELECT, then the DELETE, in the caller's write transaction (nothing else writes then).
-std::vector<std::string> fold_calls(Dialect d);
 
 }  // namespace shadowmeter::collector::sql

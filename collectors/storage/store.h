@@ -1,6 +1,6 @@
 // The collector's storage: usage events (one row per shadowmeter.event_id, inserted at most once),
-// agent heartbeats, gap records (events an agent had to drop) and daily rollups kept after raw
-// events expire. Two back ends behave the same: SQLite (WAL, synchronous=FULL; the embedded default)
+// agent heartbeats, gap records (events an agent had to drop) and hourly and daily rollups of the
+// calls, maintained at ingest in the same transaction (storage/rollups.h), which the reports read. Two back ends behave the same: SQLite (WAL, synchronous=FULL; the embedded default)
 // and PostgreSQL (libpq; for fleets and several collector replicas sharing one database).
 #pragma once
 
@@ -40,6 +40,7 @@ struct IngestResult {
   std::uint64_t gaps = 0;        // new gap rows (gap records are idempotent on their event id too)
   std::uint64_t invalid = 0;     // records of any kind without a usable shadowmeter.event_id (missing, not a
                                  // string, or not 1..128 chars of [0-9A-Za-z._-]): not stored
+  std::vector<std::size_t> new_calls;  // indexes in IngestBatch::calls of the newly stored calls (increasing)
 };
 
 // Filters of GET /api/v1/calls. Empty strings and nullopt mean "any".
@@ -68,21 +69,22 @@ struct CallPage {
 };
 
 struct RetentionPolicy {
-  std::uint32_t raw_days = 30;      // raw call rows older than this are folded into daily rollups and deleted
-  std::uint32_t rollup_days = 400;  // rollup rows older than this are deleted
+  std::uint32_t raw_days = 30;      // raw call rows older than this are deleted (the rollups have them already)
+  std::uint32_t rollup_days = 400;  // hourly and daily rollup rows older than this are deleted
   std::uint32_t heartbeat_days = 30;
 };
 
 struct RetentionResult {
-  std::uint64_t calls_rolled_up = 0;  // raw rows folded into rollups and deleted
-  std::uint64_t rollups_deleted = 0;
+  std::uint64_t calls_deleted = 0;  // raw call rows deleted (counted in the rollups since their ingest)
+  std::uint64_t daily_rollups_deleted = 0;
+  std::uint64_t hourly_rollups_deleted = 0;
   std::uint64_t heartbeats_deleted = 0;
   std::uint64_t gaps_deleted = 0;
 };
 
 struct StoreStats {
   std::uint64_t calls = 0;       // raw call rows
-  std::uint64_t rollup_rows = 0;
+  std::uint64_t rollup_rows = 0; // daily rollup rows
   std::uint64_t agents = 0;
   std::uint64_t bytes = 0;       // database size on disk (SQLite: file + WAL; PostgreSQL: pg_database_size)
 };
@@ -106,7 +108,7 @@ class Store {
   virtual void migrate() = 0;
 
   // One transaction, durable when it returns (SQLite synchronous=FULL; PostgreSQL commit). Calls are
-  // inserted once per event id; heartbeats update the agent's row (agents) and are appended to the
+  // inserted once per event id, and only the new ones are added to the rollups; heartbeats update the agent's row (agents) and are appended to the
   // heartbeat history; gaps are inserted once per event id. Throws StoreError; then nothing of the
   // batch is stored.
   virtual IngestResult ingest(const IngestBatch& batch) = 0;
@@ -125,17 +127,19 @@ class Store {
   // each the stored flat record.
   virtual nlohmann::json health_records(std::uint64_t from_unix_nano, std::uint64_t to_unix_nano) = 0;
 
-  // Daily rollups of [from_day, to_day) (days as "YYYY-MM-DD", UTC), one object per row:
-  // {"day", "host.name", "gen_ai.provider.name", "gen_ai.request.model", "k8s.namespace.name",
-  //  "shadowmeter.owner", "shadowmeter.usage.source", "shadowmeter.visibility", "shadowmeter.shadow",
-  //  "calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens",
-  //  "reasoning_tokens", "cost_usd"}, plus "priced_calls" (calls that had a cost: cost_usd sums only
-  // those). Unknown dimensions are null. Throws std::invalid_argument for a malformed day.
+  // Daily rollups of [from_day, to_day) (days as "YYYY-MM-DD", UTC), one object per row (for tests and
+  // tools; the reports aggregate them in SQL): {"day", "host.name", "gen_ai.provider.name", "model",
+  //  "k8s.namespace.name", "shadowmeter.owner", "shadowmeter.usage.source", "shadowmeter.visibility",
+  //  "shadowmeter.shadow", "calls" (readable calls), "input_tokens", "output_tokens", "cache_read_tokens",
+  //  "cache_creation_tokens", "reasoning_tokens", "cost_usd", "priced_calls" (calls that had a cost:
+  //  cost_usd sums only those), "connections" (blind connections), "workload",
+  //  "shadowmeter.api_key.fingerprint", "deployment.environment", "dimensions" (object or null)}.
+  // Unknown dimensions are null. Throws std::invalid_argument for a malformed day.
   virtual nlohmann::json rollups(const std::string& from_day, const std::string& to_day) = 0;
 
-  // Folds raw rows older than raw_days (relative to now_unix_nano) into daily_rollups (adding to rows
-  // already there, so late arrivals are counted) and deletes them, in one transaction; then deletes
-  // expired rollups, heartbeats and gaps.
+  // Deletes raw rows older than raw_days (relative to now_unix_nano; they were added to the rollups when
+  // ingested, so no report changes), then rollups older than rollup_days (whole UTC days), heartbeats
+  // and gaps older than heartbeat_days.
   virtual RetentionResult apply_retention(const RetentionPolicy& policy, std::uint64_t now_unix_nano) = 0;
 
   virtual StoreStats stats() = 0;

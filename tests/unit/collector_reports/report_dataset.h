@@ -1,10 +1,11 @@
-// The seeded dataset of the report tests, written through Store::ingest and folded into rollups with
-// Store::apply_retention, as the collector would. Every figure the tests expect is computed by hand
+// The seeded dataset of the report tests, written through Store::ingest (which keeps the rollups) and
+// aged with Store::apply_retention (which deletes expired raw rows), as the collector would. Every figure the tests expect is computed by hand
 // here, in comments, from this table.
 //
 // Range of the reports: [2026-10-30, 2026-11-03) (4 days across a month boundary); the previous
-// period (top movers) is [2026-10-26, 2026-10-30). Rows dated before 2026-10-31 are rolled up
-// (retention run at 2026-11-01T00:00Z with raw_days 1), except E0, which arrives late (after the run).
+// period (top movers) is [2026-10-26, 2026-10-30). Rows dated before 2026-10-31 lose their raw rows
+// (retention run at 2026-11-01T00:00Z with raw_days 1), except E0, which arrives late (after the run);
+// the rollups keep all their dimensions.
 //
 // id  time (UTC)        node   ns       workload (exe)                owner        env      provider/model            in     out  cache_r cache_c reas cost    usage     vis    shadow key
 // P1  10-28 10:00 (rollup) node-a payments deployment/checkout       team-a       prod     openai/gpt-4o             500    500  -       -       -    0.01    response  plain  no    fp-a
@@ -213,7 +214,7 @@ inline void seed(collector::Store& store) {
   policy.rollup_days = 400;
   policy.heartbeat_days = 3650;
   const auto rolled = store.apply_retention(policy, kNov1);  // cutoff 10-31 00:00
-  if (rolled.calls_rolled_up != 5) throw std::runtime_error("seed: expected 5 rolled-up calls");
+  if (rolled.calls_deleted != 5) throw std::runtime_error("seed: expected 5 expired raw calls");
   collector::IngestBatch raw = batch(raw_calls());
   const std::uint64_t oct1 = kOct30 - 29 * 86400 * kS;
   raw.heartbeats = {

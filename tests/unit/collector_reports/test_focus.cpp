@@ -161,14 +161,16 @@ TEST_CASE("FOCUS rows carry the dataset's figures", "[reports][focus]") {
     FAIL("no column " << name);
     return std::size_t{0};
   };
-  // The first row is R1: 10-30, openai gpt-4o, team-a, payments, rolled up (no workload, no key).
+  // The first row is R1: 10-30, openai gpt-4o, team-a, payments (its raw row expired; its rollup keeps
+  // workload and key).
   const json& r1 = report["rows"][0];
   CHECK(r1[idx("ChargePeriodStart")] == "2026-10-30T00:00:00Z");
   CHECK(r1[idx("ChargePeriodEnd")] == "2026-10-31T00:00:00Z");
   CHECK(r1[idx("ListCost")] == "0.02");
   CHECK(r1[idx("PricingQuantity")] == "0.002");  // 2000 tokens
   CHECK(r1[idx("ConsumedQuantity")] == "2000");
-  CHECK(r1[idx("x_RolledUpCalls")] == "1");
+  CHECK(r1[idx("x_RolledUpCalls")] == "0");
+  CHECK(r1[idx("x_Workload")] == "deployment/checkout");
   CHECK(r1[idx("x_Owner")] == "team-a");
   CHECK(r1[idx("ProviderName")] == "openai");
   // E2 + E9 on 11-01 share one row: 2 calls, one unpriced, said in the description.

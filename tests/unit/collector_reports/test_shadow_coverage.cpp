@@ -125,10 +125,10 @@ TEST_CASE("coverage: visibility shares, blind spots and their reasons", "[report
   CHECK(by_ns[3]["k8s.namespace.name"].is_null());
 
   const json& by_exe = v["by_executable"];
-  REQUIRE(by_exe.size() == 8);  // checkout-svc, (rolled up), curl-go, embedder, indexer, java, node, python3
+  REQUIRE(by_exe.size() == 7);  // checkout-svc, curl-go, embedder, indexer, java, node, python3
   CHECK(by_exe[0]["process.executable.name"] == "checkout-svc");
-  CHECK(by_exe[0]["calls"] == 3);
-  CHECK(by_exe[1]["process.executable.name"].is_null());
+  CHECK(by_exe[0]["calls"] == 4);  // R1 (its rollup keeps the executable) E1 E2 E9
+  CHECK(by_exe[1]["process.executable.name"] == "indexer");
   CHECK(by_exe[1]["calls"] == 2);
   CHECK(find_by(by_exe, "process.executable.name", "java")["blind_connections"] == 1);
   CHECK(find_by(by_exe, "process.executable.name", "java")["calls"] == 0);
@@ -157,7 +157,7 @@ TEST_CASE("coverage: a blind spot in a process whose other calls were readable s
   auto fx = shadowmeter::testing::StoreFixture::make(backend);
   if (!fx) return;
   reports_data::seed(fx->store());
-  // checkout-svc on node-a made readable calls (R1 E1 E2 E9 in range, E1 E2 E9 raw); one of its
+  // checkout-svc on node-a made readable calls (R1 E1 E2 E9 in range, all in the rollups); one of its
   // connections was not readable (e.g. a second TLS library, or a socket the uprobes missed).
   reports_data::Call blind{"b1", reports_data::kNov2 + 12 * reports_data::kH, "node-a", "payments",
                            "deployment/checkout", "checkout-svc", "team-a", "prod", "openai", ""};
@@ -167,7 +167,7 @@ TEST_CASE("coverage: a blind spot in a process whose other calls were readable s
   const json r = reports::run_report(fx->store(), "coverage", range_query());
   const json& spot = find_by(r["visibility"]["blind_spots"], "process.executable.name", "checkout-svc");
   CHECK(spot["connections"] == 1);
-  CHECK(spot["plaintext_calls_same_executable"] == 3);
+  CHECK(spot["plaintext_calls_same_executable"] == 4);
   CHECK(spot["reason"] == "no_plaintext_seen");
   CHECK(spot["bytes_sent"] == 10);
   CHECK(spot["bytes_received"] == 20);

@@ -47,7 +47,7 @@ TEST_CASE("showback totals combine raw rows and rolled-up days", "[reports]") {
   CHECK(t["cost_per_call_usd"].get<double>() == usd(0.0721 / 7));
   // priced tokens: R1 2000 + R2 5000 + E1 2000 + E2 2500 + E3 10000 + E4 2000 + E5 5000 = 28500
   CHECK(t["cost_per_1k_tokens_usd"].get<double>() == usd(0.0721 * 1000 / 28500));
-  CHECK(r["rolled_up_calls"] == 2);
+  CHECK(r["rolled_up_calls"] == 0);  // rollups made at ingest keep every dimension: none were lost
   CHECK(r["truncated"] == false);
 
   // By owner, cost descending: team-a (R1 E1 E2 E5 E9) 0.0651, unknown (E4) 0.004, team-b (R2 E3)
@@ -83,8 +83,8 @@ TEST_CASE("showback groups by each dimension", "[reports]") {
       {"namespace", "payments", 4, 0.065},            // R1 E1 E2 E9
       {"namespace", "search", 3, 0.007},              // R2 E3 E4 (E7 is a blind connection)
       {"namespace", "ml", 2, 0.0001},                 // E5 E6
-      {"workload", "deployment/checkout", 3, 0.045},  // E1 E2 E9
-      {"workload", nullptr, 2, 0.021},                // R1 R2: rollups keep no workload
+      {"workload", "deployment/checkout", 4, 0.065},  // R1 E1 E2 E9 (R1's raw row expired: its rollup keeps it)
+      {"workload", "deployment/indexer", 2, 0.003},   // R2 E3
       {"workload", "python3", 1, 0.004},              // E4: no k8s workload, the executable
       {"node", "node-a", 5, 0.0651},                  // R1 E1 E2 E5 E9
       {"node", "node-b", 4, 0.007},                   // R2 E3 E4 E6
@@ -93,12 +93,13 @@ TEST_CASE("showback groups by each dimension", "[reports]") {
       {"provider", "acme", 1, 0},
       {"model", "gpt-4o", 4, 0.065},       // R1 E1 E2 E9
       {"model", "gpt-4o-mini", 2, 0.003},  // R2 E3
-      {"key", "fp-a", 4, 0.0451},          // E1 E2 E5 E9
-      {"key", nullptr, 3, 0.021},          // R1 R2 (rolled up), E6
+      {"key", "fp-a", 5, 0.0651},          // R1 E1 E2 E5 E9
+      {"key", "fp-b", 2, 0.003},           // R2 E3
+      {"key", nullptr, 1, 0},              // E6
       {"key", "fp-c", 1, 0.004},
-      {"environment", "prod", 4, 0.0451},  // E1 E2 E5 E9
-      {"environment", "staging", 1, 0.002},
-      {"environment", nullptr, 4, 0.025},  // R1 R2 E4 E6
+      {"environment", "prod", 5, 0.0651},  // R1 E1 E2 E5 E9
+      {"environment", "staging", 2, 0.003},  // R2 E3
+      {"environment", nullptr, 2, 0.004},  // E4 E6
   };
   // Groups of blind connections only (E8: no namespace, node-c, curl-go; E7 E8: no model) are no rows.
   for (const auto& [dimension, value] : std::vector<std::pair<const char*, json>>{
@@ -175,7 +176,7 @@ TEST_CASE("showback honours the owner filter and the row limit", "[reports]") {
   CHECK(r["owner"] == "team-a");
   CHECK(r["totals"]["calls"] == 5);
   CHECK(r["totals"]["cost_usd"].get<double>() == usd(0.0651));
-  CHECK(r["rolled_up_calls"] == 1);  // R1
+  CHECK(r["rolled_up_calls"] == 0);
   REQUIRE(r["rows"].size() == 2);    // gpt-4o, text-embedding-3-small
   CHECK(r["rows"][0]["model"] == "gpt-4o");
   // Top movers under the filter: only team-a's previous cost (P1 0.01) counts.

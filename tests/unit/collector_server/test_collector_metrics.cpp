@@ -183,7 +183,7 @@ TEST_CASE("cache writes are counted under type cache_write, from the current and
       42);
 }
 
-TEST_CASE("redeliveries are not counted twice; mixed batches are skipped and counted as such") {
+TEST_CASE("redeliveries are not counted twice; in a mixed batch only the new calls count") {
   CollectorMetrics m;
   IngestBatch b;
   b.calls = {call("team-a", 1.0), call("team-a", 1.0)};
@@ -196,21 +196,27 @@ TEST_CASE("redeliveries are not counted twice; mixed batches are skipped and cou
       R"(shadowmeter_collector_ai_calls_total{model="gpt-4o-2024-08-06",owner="team-a",provider="openai",shadow="true"})";
   CHECK(series(m, calls) == 2);
   CHECK(series(m, "shadowmeter_collector_metric_skipped_events_total") == 0);
-  // One new, one redelivered: which is which is unknown, so neither is counted, and the new one is
-  // reported as skipped.
+  // One new, one redelivered, the store saying which: only the new one is counted.
+  IngestResult known;
+  known.inserted = 1;
+  known.duplicates = 1;
+  known.new_calls = {1};
+  commit(m, b, known);
+  CHECK(series(m, calls) == 3);
+  // A result that does not say which were new: neither is counted, and the new one is reported as skipped.
   IngestResult mixed;
   mixed.inserted = 1;
   mixed.duplicates = 1;
   commit(m, b, mixed);
-  CHECK(series(m, calls) == 2);
+  CHECK(series(m, calls) == 3);
   CHECK(series(m, "shadowmeter_collector_metric_skipped_events_total") == 1);
-  CHECK(series(m, "shadowmeter_collector_ingested_events_total") == 3);
+  CHECK(series(m, "shadowmeter_collector_ingested_events_total") == 4);
   // Invalid records beside new calls: same rule.
   IngestResult invalid;
   invalid.inserted = 1;
   invalid.invalid = 1;
   commit(m, b, invalid);
-  CHECK(series(m, calls) == 2);
+  CHECK(series(m, calls) == 3);
   CHECK(series(m, "shadowmeter_collector_metric_skipped_events_total") == 2);
 }
 

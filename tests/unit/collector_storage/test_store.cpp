@@ -526,7 +526,7 @@ TEST_CASE("health records of a time range", "[storage]") {
   CHECK(all["gaps"][1]["shadowmeter.gap.dropped_events"] == 4);
 }
 
-TEST_CASE("retention folds old rows into daily rollups exactly, late rows added later", "[storage]") {
+TEST_CASE("rollups are made at ingest exactly; retention deletes raw rows only; late rows are added", "[storage]") {
   STORE_PER_BACKEND(fx);
   Store& s = fx->store();
   const std::uint64_t now = kT0 + 60 * kDay + 12 * 3600 * kSecond;  // 2026-03-02T12:00Z
@@ -551,15 +551,20 @@ TEST_CASE("retention folds old rows into daily rollups exactly, late rows added 
       call_event(event_id(13, 5), now - kDay),  // recent: stays raw
   };
   REQUIRE(s.ingest(batch_of(events)).inserted == 5);
+  // A redelivery adds nothing to the rollups.
+  REQUIRE(s.ingest(batch_of(events)).duplicates == 5);
+  const nlohmann::json at_ingest = s.rollups("2026-01-01", "2026-03-03");
 
   RetentionPolicy policy;  // raw 30 days
   RetentionResult r = s.apply_retention(policy, now);
-  CHECK(r.calls_rolled_up == 4);
+  CHECK(r.calls_deleted == 4);
   CHECK(s.stats().calls == 1);
   CHECK(s.query_calls({}).calls.size() == 1);
 
+  // The rollups were made at ingest (the recent day too); deleting raw rows changes none of them.
   nlohmann::json rollups = s.rollups("2026-01-01", "2026-03-03");
-  REQUIRE(rollups.size() == 3);
+  CHECK(rollups == at_ingest);
+  REQUIRE(rollups.size() == 4);
   const nlohmann::json* payments = find_rollup(rollups, "2026-01-20", "payments");
   REQUIRE(payments != nullptr);
   CHECK((*payments)["calls"] == 2);
@@ -572,7 +577,7 @@ TEST_CASE("retention folds old rows into daily rollups exactly, late rows added 
   CHECK((*payments)["priced_calls"] == 2);
   CHECK((*payments)["host.name"] == "node-1");
   CHECK((*payments)["gen_ai.provider.name"] == "openai");
-  CHECK((*payments)["gen_ai.request.model"] == "gpt-4o");
+  CHECK((*payments)["model"] == "gpt-4o");
   CHECK((*payments)["k8s.namespace.name"] == "team-a");
   CHECK((*payments)["shadowmeter.usage.source"] == "response");
   CHECK((*payments)["shadowmeter.visibility"] == "plaintext");
@@ -588,17 +593,17 @@ TEST_CASE("retention folds old rows into daily rollups exactly, late rows added 
   CHECK((*unknown)["shadowmeter.shadow"].is_null());
   CHECK((*unknown)["calls"] == 1);
 
-  // Late arrivals for days already rolled up are added to the same rows on the next pass.
+  // Late arrivals for days whose raw rows expired are added to the same rows.
   REQUIRE(
       s.ingest(batch_of({call_event(event_id(13, 6), d20 + 7 * kSecond, {{"shadowmeter.cost.usd", 0.125}}),
                          call_event(event_id(13, 7), d25 + kSecond,
                                     {{"shadowmeter.owner", nullptr}, {"shadowmeter.shadow", nullptr}})}))
           .inserted == 2);
   r = s.apply_retention(policy, now);
-  CHECK(r.calls_rolled_up == 2);
+  CHECK(r.calls_deleted == 2);
   CHECK(s.stats().calls == 1);
   rollups = s.rollups("2026-01-01", "2026-03-03");
-  REQUIRE(rollups.size() == 3);
+  REQUIRE(rollups.size() == 4);
   payments = find_rollup(rollups, "2026-01-20", "payments");
   REQUIRE(payments != nullptr);
   CHECK((*payments)["calls"] == 3);
@@ -609,16 +614,16 @@ TEST_CASE("retention folds old rows into daily rollups exactly, late rows added 
   REQUIRE(unknown != nullptr);
   CHECK((*unknown)["calls"] == 2);
   CHECK((*unknown)["input_tokens"] == 200);
-  CHECK(s.stats().rollup_rows == 3);
+  CHECK(s.stats().rollup_rows == 4);
 
   // Range bounds are [from, to), by day.
   CHECK(s.rollups("2026-01-21", "2026-01-25").empty());
   CHECK(s.rollups("2026-01-25", "2026-01-26").size() == 1);
   CHECK_THROWS_AS(s.rollups("2026-1-1", "2026-02-01"), std::invalid_argument);
 
-  // Nothing more to fold: a third pass changes nothing.
+  // Nothing more to delete: a third pass changes nothing.
   r = s.apply_retention(policy, now);
-  CHECK(r.calls_rolled_up == 0);
+  CHECK(r.calls_deleted == 0);
   CHECK(s.rollups("2026-01-01", "2026-03-03") == rollups);
 }
 
@@ -635,8 +640,8 @@ TEST_CASE("expired rollups, heartbeats and gaps are deleted", "[storage]") {
   p.rollup_days = 400;
   p.heartbeat_days = 30;
   RetentionResult r = s.apply_retention(p, kT0 + 60 * kDay);
-  CHECK(r.calls_rolled_up == 2);
-  CHECK(r.rollups_deleted == 0);
+  CHECK(r.calls_deleted == 2);
+  CHECK(r.daily_rollups_deleted == 0);
   CHECK(r.heartbeats_deleted == 1);
   CHECK(r.gaps_deleted == 1);
   CHECK(s.stats().rollup_rows == 2);
@@ -646,7 +651,8 @@ TEST_CASE("expired rollups, heartbeats and gaps are deleted", "[storage]") {
 
   // 405 days on: the first day's rollup (2026-01-01) is older than 400 days, the second's is not.
   r = s.apply_retention(p, kT0 + 405 * kDay);
-  CHECK(r.rollups_deleted == 1);
+  CHECK(r.daily_rollups_deleted == 1);
+  CHECK(r.hourly_rollups_deleted == 1);
   CHECK(r.heartbeats_deleted == 1);
   CHECK(s.stats().rollup_rows == 1);
   const nlohmann::json left = s.rollups("2000-01-01", "2100-01-01");
@@ -671,7 +677,7 @@ TEST_CASE("stats and ping", "[storage]") {
   s.ingest(batch_of({call_event(event_id(15, 4), kT0 + 31 * kDay)}));
   st = s.stats();
   CHECK(st.calls == 1);
-  CHECK(st.rollup_rows == 2);
+  CHECK(st.rollup_rows == 3);  // node-1 and n2 on the first day, node-1 on the later one
   CHECK(st.agents == 3);
   CHECK(st.bytes > 0);
 }
@@ -779,6 +785,26 @@ TEST_CASE("sqlite: new store file is private, ':memory:' works", "[storage]") {
   CHECK(m->stats().calls == 2);
   CHECK(m->stats().bytes > 0);
   CHECK(m->ping());
-  CHECK(m->apply_retention({}, kT0 + 40 * kDay).calls_rolled_up == 2);
+  CHECK(m->apply_retention({}, kT0 + 40 * kDay).calls_deleted == 2);
   CHECK(m->rollups("2026-01-01", "2026-01-02").size() == 1);
+}
+
+TEST_CASE("an event repeated within one batch and across a group commit is added to the rollups once",
+          "[storage]") {
+  STORE_PER_BACKEND(fx);
+  Store& s = fx->store();
+  const nlohmann::json e1 = call_event(event_id(41, 1), kT0, {{"shadowmeter.dimension.feature", "search"}});
+  const nlohmann::json e2 = call_event(event_id(41, 2), kT0 + kSecond);
+  const IngestBatch first = batch_of({e1, e1, e2});
+  const IngestBatch second = batch_of({e2, call_event(event_id(41, 3), kT0 + 2 * kSecond)});
+  const auto results = s.ingest_many({&first, &second});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].inserted == 2);
+  CHECK(results[0].duplicates == 1);
+  CHECK(results[0].new_calls == std::vector<std::size_t>{0, 2});
+  CHECK(results[1].inserted == 1);
+  CHECK(results[1].new_calls == std::vector<std::size_t>{1});
+  std::int64_t calls = 0;
+  for (const auto& r : s.rollups("2026-01-01", "2026-01-02")) calls += r["calls"].get<std::int64_t>();
+  CHECK(calls == 3);
 }

@@ -35,7 +35,8 @@ SqlText facts(sql::Dialect d, std::uint64_t from, std::uint64_t to, const std::s
        "CASE WHEN cost_usd IS NULL THEN 0 ELSE 1 END AS priced_calls, "
        "CASE WHEN cost_usd IS NULL THEN 0 ELSE COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END "
        "AS priced_tokens, pricing_source, 0 AS rolled_up, "
-       "CASE WHEN visibility = 'connection_only' THEN 1 ELSE 0 END AS connections FROM calls WHERE time_unix_nano >= ";
+       "CASE WHEN visibility = 'connection_only' THEN 1 ELSE 0 END AS connections, "
+       "NULL AS d_dimensions FROM calls WHERE time_unix_nano >= ";
   s.bind(sql_time(from)) << " AND time_unix_nano < ";
   s.bind(sql_time(to));
   if (!owner.empty()) s << " AND owner = ", s.bind(owner);
@@ -49,7 +50,7 @@ SqlText facts(sql::Dialect d, std::uint64_t from, std::uint64_t to, const std::s
        "cache_creation_tokens, reasoning_tokens, cost_usd, priced_calls, "
        "CASE WHEN priced_calls = calls THEN input_tokens + output_tokens WHEN priced_calls = 0 THEN 0 "
        "ELSE (input_tokens + output_tokens) * priced_calls / calls END, NULL, 1, "
-       "CASE WHEN visibility = 'connection_only' THEN calls ELSE 0 END FROM daily_rollups "
+       "CASE WHEN visibility = 'connection_only' THEN calls ELSE 0 END, NULL AS d_dimensions FROM daily_rollups "
        "WHERE day >= ";
   s.bind(utc_day(day_ceil(from))) << " AND day < ";
   s.bind(utc_day(day_ceil(to)));

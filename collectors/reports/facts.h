@@ -10,7 +10,9 @@
 // calls: a connection_only event is one connection of unknown calls, counted in connections instead),
 // input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, cost_usd
 // (0 when unpriced), priced_calls, priced_tokens (input + output tokens of priced calls), pricing_source,
-// rolled_up (1 for rollup rows), connections (blind connections: connection_only events).
+// rolled_up (1 for rollup rows), connections (blind connections: connection_only events), d_dimensions
+// (the canonical JSON object of the call's shadowmeter.dimension.* attributes, NULL when none; until
+// the rollups keep them it is NULL everywhere).
 #pragma once
 
 #include <cstdint>

@@ -35,6 +35,7 @@
 #include "probes/bpf_probes.h"
 #include "probes/tap.h"
 #include "attribution/credentials.h"
+#include "dimensions/extractor.h"
 #include "attribution/k8s/pod_watcher.h"
 #include "policy/policy.h"
 #include "pricing/call_pricing.h"
@@ -217,6 +218,8 @@ struct Agent::Impl {
   providers::Registry registry;
   std::unique_ptr<pricing::Pricer> pricer;
   std::unique_ptr<attribution::Fingerprinter> fingerprinter;
+  std::unique_ptr<dimensions::Extractor> dims;  // unit_economics: (null when none configured)
+  prometheus::Counter* dimension_values_cut = nullptr;
   std::unique_ptr<attribution::k8s::PodWatcher> pods;
   std::uint64_t last_k8s_errors = 0;
   const std::uint64_t boot_ns = boot_unix_ns();
@@ -331,6 +334,15 @@ void Agent::Impl::start() {
   fingerprinter = std::make_unique<attribution::Fingerprinter>(
       attribution::Fingerprinter::load_or_create_secret(cfg.fingerprint_secret_file));
   start_pod_watcher();
+  if (!cfg.unit_economics.empty()) {
+    dims = std::make_unique<dimensions::Extractor>(
+        cfg.unit_economics, [this](std::string_view v) { return fingerprinter->fingerprint(v); });
+    dimension_values_cut = &prometheus::BuildCounter()
+                                .Name("shadowmeter_dimension_values_cut_total")
+                                .Help("unit_economics values longer than 128 bytes, cut at a UTF-8 boundary")
+                                .Register(metrics.registry())
+                                .Add({});
+  }
 
   if (!cfg.collector_url.empty()) {
     exporter = std::make_unique<exporting::Exporter>(exporter_options(cfg, host));
@@ -368,6 +380,14 @@ void Agent::Impl::start() {
       ex.credential = SecretString(c->secret);
     }
   };
+  if (dims) {
+    cbs.body_tap = [this] { return dims->new_tap(); };
+    cbs.request_fields = [this](const providers::HeaderList& headers, capture::Exchange& ex) {
+      dimensions::Extracted x = dims->extract(headers, ex.body_tap.get());
+      if (x.cut) dimension_values_cut->Increment(static_cast<double>(x.cut));
+      ex.dimensions = std::move(x.attributes);
+    };
+  }
   // Short-lived clients (curl) may be gone by the time their response is parsed: read /proc now.
   cbs.new_connection = [this](const capture::ConnKey& k, std::string_view comm) {
     processes.get(static_cast<pid_t>(k.tgid), comm);
@@ -641,6 +661,7 @@ void Agent::Impl::on_exchange(capture::Exchange&& ex) {
   e.end_time_unix_nano = to_unix_ns(ex.end_ns ? ex.end_ns : ex.start_ns);
   e.host_name = host;
   e.call = std::move(ex.call);
+  for (auto& d : ex.dimensions) e.call.attributes.push_back(std::move(d));
   e.server_address = ex.host;
   e.server_port = ex.port;
   e.url_path = ex.path;

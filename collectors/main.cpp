@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "common/sd_notify.h"
 #include "config/collector_config.h"
 #include "report_command.h"
+#include "reports/focus.h"
 #include "server/auth.h"
 #include "server/collector_metrics.h"
 #include "server/ingest_queue.h"
@@ -160,6 +162,9 @@ int run(const sc::config::CollectorConfig& cfg, sigset_t signals) {
   api.ready = [&db] { return db.ping(); };
   api.report = [&db](const std::string& name, const sc::reports::ReportQuery& q) {
     return sc::reports::run_report(db, name, q);
+  };
+  api.focus_csv = [&db](const sc::reports::ReportQuery& q, const std::function<void(std::string_view)>& write) {
+    sc::reports::focus_csv(db, q, write);
   };
   api.dashboard = [&db](const sc::DashboardRequest& r) { return sc::dashboard_page(db, r); };
 

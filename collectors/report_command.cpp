@@ -10,8 +10,10 @@
 #include <cstring>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 
 #include "dashboard/dashboard.h"
+#include "reports/focus.h"
 #include "reports/report.h"
 #include "reports/time_text.h"
 
@@ -39,26 +41,49 @@ std::uint64_t now_unix_nano() {
 }
 
 // Writes `text` to `path` (0640, replacing it) or to stdout when empty.
-void write_output(const std::string& path, const std::string& text) {
-  if (path.empty() || path == "-") {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-      throw std::runtime_error("cannot write to standard output");
-    return;
-  }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      throw std::runtime_error("cannot write " + path + ": " + why);
+// The report's destination (standard output for "" or "-"), written in pieces through stdio's buffer.
+class Output {
+ public:
+  explicit Output(const std::string& path) : path_(path.empty() || path == "-" ? "standard output" : path) {
+    if (path.empty() || path == "-") {
+      file_ = stdout;
+      return;
     }
-    done += static_cast<std::size_t>(n);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    file_ = ::fdopen(fd, "w");
+    if (file_ == nullptr) {
+      ::close(fd);
+      throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    }
+    owned_ = true;
   }
-  if (::close(fd) != 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  ~Output() {
+    if (owned_ && file_ != nullptr) std::fclose(file_);
+  }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  void write(std::string_view text) {
+    if (std::fwrite(text.data(), 1, text.size(), file_) != text.size())
+      throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+  }
+  void close() {
+    const bool ok = owned_ ? std::fclose(file_) == 0 : std::fflush(file_) == 0;
+    file_ = owned_ ? nullptr : file_;
+    if (!ok) throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  bool owned_ = false;
+};
+
+void write_output(const std::string& path, const std::string& text) {
+  Output out(path);
+  out.write(text);
+  out.close();
 }
 
 }  // namespace
@@ -124,8 +149,15 @@ int run_report_command(int argc, char** argv) {
       if (::access(path.c_str(), F_OK) != 0) throw std::runtime_error("no database at " + path);
     }
     const auto store = open_store(url);
-    const nlohmann::json report = reports::run_report(*store, name, query);
     const std::string& format = opts["--format"];
+    if (name == "focus" && format == "csv") {
+      // Streamed row by row: a month of a large fleet comes out whole, in bounded memory.
+      Output out(opts["--output"]);
+      reports::focus_csv(*store, query, [&out](std::string_view piece) { out.write(piece); });
+      out.close();
+      return 0;
+    }
+    const nlohmann::json report = reports::run_report(*store, name, query);
     std::string text;
     if (format == "csv") {
       text = reports::to_csv(report);

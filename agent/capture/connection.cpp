@@ -402,7 +402,11 @@ void Connection::report_request(Pending& p) {
   v.body = p.request_body;
   v.body_truncated = p.request_body_truncated || p.request_outcome != http1::Outcome::complete || !p.request_done;
   v.missed = p.ex.request_missed;
+  if (table_.cb_.body_tap) p.ex.body_tap = table_.cb_.body_tap();
+  v.body_tap = p.ex.body_tap.get();
   p.session->on_request(v);
+  // Providers that do not scan the body with RequestFields leave the tap to be fed here.
+  if (v.body_tap && !v.body_tap->fed) providers::scan_json(v.body, *v.body_tap);
 }
 
 void Connection::emit_front(const http1::MessageEnd* response_end) {
@@ -431,6 +435,8 @@ void Connection::emit_front(const http1::MessageEnd* response_end) {
   } else if (p->ex.status >= 400) {
     p->ex.error_type = std::to_string(p->ex.status);
   }
+  if (table_.cb_.request_fields) table_.cb_.request_fields(p->request_headers, p->ex);
+  p->ex.body_tap.reset();
   if (table_.cb_.credential) table_.cb_.credential(p->request_headers, p->target, p->ex);
   secure_clear(p->request_headers);
   secure_clear(p->target);

@@ -61,6 +61,11 @@ struct CaptureCallbacks {
   // Sees the request headers and target of each exchange just before it is emitted, to record a
   // fingerprint of the credential in the exchange; the headers and target are wiped right after.
   std::function<void(const providers::HeaderList&, std::string_view target, Exchange&)> credential;
+  // A tap for one request body's configured fields (custom dimensions); unset or null: none.
+  std::function<std::unique_ptr<providers::BodyTap>()> body_tap;
+  // Sees the request headers and the exchange's body tap just before `credential`, to record the
+  // configured dimensions and tags in the exchange.
+  std::function<void(const providers::HeaderList&, Exchange&)> request_fields;
   // The server name the process's socket `fd` was opened to (its ClientHello's), for a connection
   // whose first bytes read are a response: the request naming the host was not seen.
   std::function<std::optional<std::string>(std::uint32_t tgid, std::int32_t fd)> server_name;

@@ -2,10 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "capture/chunk.h"
 #include "protocols/secure_clear.h"
+#include "providers/provider.h"
 #include "providers/usage.h"
 
 namespace shadowmeter::capture {
@@ -34,6 +38,10 @@ struct Exchange {
   std::string api_key_hint;
   // The credential itself, kept only until the event is scrubbed of it (then wiped).
   SecretString credential;
+  // Configured request-body fields read while the provider scanned the body (null: none configured).
+  std::unique_ptr<providers::BodyTap> body_tap;
+  // shadowmeter.dimension.* / shadowmeter.tag.* attributes, set by CaptureCallbacks::request_fields.
+  std::vector<std::pair<std::string, std::string>> dimensions;
 };
 
 }  // namespace shadowmeter::capture

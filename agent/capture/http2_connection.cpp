@@ -203,7 +203,11 @@ void Http2Connection::report_request(Stream& s) {
   v.headers = &s.request_headers;
   v.body = s.request_body;
   v.body_truncated = s.request_body_truncated || !s.request_done;
+  if (conn_.table_.cb_.body_tap) s.ex.body_tap = conn_.table_.cb_.body_tap();
+  v.body_tap = s.ex.body_tap.get();
   s.session->on_request(v);
+  // Providers that do not scan the body with RequestFields leave the tap to be fed here.
+  if (v.body_tap && !v.body_tap->fed) providers::scan_json(v.body, *v.body_tap);
 }
 
 void Http2Connection::response_headers(Stream& s, const std::vector<http2::Header>& headers, bool end_stream) {
@@ -314,6 +318,8 @@ void Http2Connection::emit(std::uint32_t id, std::string_view why) {
   }
   if (s->ex.error_type.empty() && s->ex.status >= 400) s->ex.error_type = std::to_string(s->ex.status);
   auto& t = conn_.table_;
+  if (t.cb_.request_fields) t.cb_.request_fields(s->request_headers, s->ex);
+  s->ex.body_tap.reset();
   if (t.cb_.credential) t.cb_.credential(s->request_headers, s->target, s->ex);
   secure_clear(s->request_headers);
   secure_clear(s->target);

@@ -17,6 +17,8 @@
 //   credentials: {fingerprint_secret_file: /var/lib/shadowmeter/fingerprint.key}
 //   attribution: {command_line: redacted}
 //   kubernetes: {enabled: auto, kubeconfig: "", node_name: ""}
+//   unit_economics: [{name: feature, header: x-feature | field: metadata.feature,
+//                     kind: dimension | tag, sensitive: false}]
 //   owner: {...}, policy: {...}  (see agent/policy/policy.example.yaml)
 #include "config/config.h"
 
@@ -24,6 +26,7 @@
 
 #include "common/yaml_file.h"
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -371,6 +374,45 @@ void apply_azure_deployments(AgentConfig& c, const std::string& where, const YAM
   }
 }
 
+void apply_unit_economics(AgentConfig& c, const std::string& file, const YAML::Node& list) {
+  const std::string section = at(file, list) + ": unit_economics";
+  if (list.IsNull()) return;
+  if (!list.IsSequence()) fail(section, "expected a list of {name, header | field, kind, sensitive}");
+  std::vector<dimensions::Rule> rules;
+  for (const YAML::Node& n : list) {
+    const std::string where = at(file, n) + ": unit_economics";
+    if (!n.IsMap()) fail(where, "each entry is a mapping {name, header | field, kind, sensitive}");
+    dimensions::Rule r;
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      if (!seen.insert(k).second) fail(where + "." + k, "duplicate key");
+      if (!kv.second.IsScalar()) fail(where + "." + k, "expected a single value");
+      const std::string v = kv.second.Scalar();
+      if (k == "name") {
+        r.name = v;
+      } else if (k == "header") {
+        if (v.empty()) fail(where + ".header", "needs a header name");
+        r.header = v;
+        for (char& ch : r.header) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      } else if (k == "field") {
+        if (v.empty()) fail(where + ".field", "needs a body field path");
+        r.field = v;
+      } else if (k == "kind") {
+        if (v != "dimension" && v != "tag") fail(where + ".kind", "must be dimension or tag, got '" + v + "'");
+        r.kind = v == "tag" ? dimensions::Kind::tag : dimensions::Kind::dimension;
+      } else if (k == "sensitive") {
+        r.sensitive = parse_bool(where + ".sensitive", v);
+      } else {
+        fail(where + "." + k, "unknown key (name, header, field, kind, sensitive)");
+      }
+    }
+    rules.push_back(std::move(r));
+  }
+  dimensions::check_rules(rules, section);
+  c.unit_economics = std::move(rules);
+}
+
 bool is_string_key(Key k) {
   return k == Key::collector || k == Key::collector_token_file || k == Key::export_ca_file ||
          k == Key::export_client_cert_file || k == Key::export_client_key_file || k == Key::export_server_name ||
@@ -402,6 +444,10 @@ void apply_yaml_map(AgentConfig& c, const std::string& file, const YAML::Node& m
     if (!seen.insert(key).second) fail(where, "duplicate key");
     if (section.empty() && key == "providers") {
       apply_providers(c, file, kv.second);
+      continue;
+    }
+    if (section.empty() && key == "unit_economics") {
+      apply_unit_economics(c, file, kv.second);
       continue;
     }
     if (section.empty() && key == "owner") {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "dimensions/rules.h"
 #include "policy/policy.h"
 
 namespace shadowmeter::config {
@@ -72,6 +73,10 @@ struct AgentConfig {
   // attribution: what process.command_line keeps (full | redacted | executable); credentials are
   // redacted in every mode, prompts and request bodies in all but full
   std::string command_line = "redacted";
+
+  // unit economics: request headers and body fields recorded as shadowmeter.dimension.<name> /
+  // shadowmeter.tag.<name> (unit_economics: section; none by default)
+  std::vector<dimensions::Rule> unit_economics;
 
   // ownership and shadow-AI policy (owner:, policy: sections)
   policy::OwnerConfig owner;

@@ -17,7 +17,7 @@ class GenericSession final : public ExchangeSession {
   void on_request(const RequestView& req) override {
     const std::string_view path = path_only(req.target);
     call_.operation = guess_operation(path);
-    RequestFields v;
+    RequestFields v(req.body_tap);
     scan_json(req.body, v);
     call_.request_model = v.model.empty() ? model_from_path(path) : std::move(v.model);
     stream_hint_ = v.stream || streaming_endpoint(path);

@@ -9,11 +9,20 @@
 #include <utility>
 #include <vector>
 
+#include "providers/json_scan.h"
 #include "providers/usage.h"
 
 namespace shadowmeter::providers {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;  // names lower-cased
+
+// Reads configured request-body fields (custom dimensions) during the provider's own scan of the
+// body, so that the body is not parsed twice. A provider that scans with RequestFields feeds it and
+// sets `fed`; capture scans the body for the tap itself when no provider did.
+class BodyTap : public JsonVisitor {
+ public:
+  bool fed = false;
+};
 
 struct RequestView {
   std::string_view method;
@@ -22,6 +31,7 @@ struct RequestView {
   const HeaderList* headers = nullptr;
   std::string_view body;          // decoded request body, possibly cut at the body limit
   bool body_truncated = false;
+  BodyTap* body_tap = nullptr;    // null when no body field is configured
   // Only the response will be seen (the probes came after the request was sent): everything above
   // is empty, and a provider reads the response as its most common call (chat) to find the usage.
   bool missed = false;

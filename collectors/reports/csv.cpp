@@ -101,19 +101,23 @@ std::string coverage_csv(const json& r) {
                rows);
 }
 
-std::string focus_csv(const json& r) {
+}  // namespace
+
+std::string csv_record(const json& cells) {
+  std::vector<std::string> texts;
+  texts.reserve(cells.size());
+  for (const json& c : cells) texts.push_back(cell_text(c));
   std::string out;
-  std::vector<std::string> header;
-  for (const json& c : r.at("columns")) header.push_back(c.get<std::string>());
-  line(out, header);
-  for (const json& row : r.at("rows")) {
-    std::vector<std::string> cells;
-    for (const json& c : row) cells.push_back(cell_text(c));
-    line(out, cells);
-  }
+  line(out, texts);
   return out;
 }
 
+namespace {
+std::string focus_csv(const json& r) {
+  std::string out = csv_record(r.at("columns"));
+  for (const json& row : r.at("rows")) out += csv_record(row);
+  return out;
+}
 }  // namespace
 
 std::string to_csv(const json& report) {

@@ -94,15 +94,19 @@ ReportQuery parse_query(const std::string& from, const std::string& to, const st
   return q;
 }
 
-nlohmann::json run_report(Store& store, const std::string& name, const ReportQuery& query) {
-  const auto& names = report_names();
-  if (std::find(names.begin(), names.end(), name) == names.end())
-    throw BadReportQuery("unknown report '" + name.substr(0, 64) + "' (showback, shadow, coverage, focus)");
+void check_query(const ReportQuery& query) {
   if (query.from_unix_nano >= query.to_unix_nano) throw BadReportQuery("from must be before to");
   if (query.limit < 1 || query.limit > kMaxReportLimit) throw BadReportQuery("limit out of range");
   for (const std::string& d : query.group_by) {
     if (!valid_group_by(d)) throw BadReportQuery("unknown dimension '" + d.substr(0, 64) + "'");
   }
+}
+
+nlohmann::json run_report(Store& store, const std::string& name, const ReportQuery& query) {
+  const auto& names = report_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw BadReportQuery("unknown report '" + name.substr(0, 64) + "' (showback, shadow, coverage, focus)");
+  check_query(query);
   const std::uint64_t generated =
       query.now_unix_nano != 0 ? query.now_unix_nano
                                : static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -112,9 +112,14 @@ inline const std::vector<std::string>& report_names() {
 //          "none_share", "connection_only_share"}: exact = usage source response|stream|header and
 //          visibility plaintext; connection_only = visibility connection_only (a call we could not read).
 //
-// focus: {"focus_version": "1.2", "columns": [...], "rows": [[...], ...]} (one row per UTC day ×
-//   provider × model × owner × namespace × workload × key fingerprint; see focus.h for the columns).
+// focus: {"focus_version": "1.4", "columns": [...], "rows": [[...], ...]} (one row per UTC day ×
+//   provider × model × owner × namespace × workload × key fingerprint × custom dimensions × token kind;
+//   see focus.h for the columns). As JSON it keeps the row cap; as CSV (focus.h: focus_csv) it streams.
 nlohmann::json run_report(Store& store, const std::string& name, const ReportQuery& query);
+
+// The checks run_report makes of a query that parse_query did not (range order, limit, dimensions).
+// Throws BadReportQuery.
+void check_query(const ReportQuery& query);
 
 // The distinct owners of the calls (raw and rolled up) of [from, to), sorted, at most `limit`: the
 // choices of the dashboard's owner filter.
@@ -125,5 +130,7 @@ std::vector<std::string> owners(Store& store, std::uint64_t from_unix_nano, std:
 // scope: overall, node, namespace, executable), FOCUS rows. A header line first; strings quoted when
 // needed; cells starting with = + - @ are prefixed with ' (CSV injection).
 std::string to_csv(const nlohmann::json& report);
+// One CSV record (with its CRLF) of an array of cells, formatted as to_csv formats them.
+std::string csv_record(const nlohmann::json& cells);
 
 }  // namespace shadowmeter::collector::reports

@@ -13,6 +13,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -23,8 +26,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
 #include "server/auth.h"
 #include "server/bounded_body.h"
+#include "server/chunk_buffer.h"
 #include "server/server_state.h"
 #include "server/tls.h"
 #include "server/traces_request.h"
@@ -45,7 +50,14 @@ struct Reply {
   std::string body;
   std::vector<std::pair<http::field, std::string>> headers;
   std::vector<std::pair<std::string, std::string>> named_headers;  // fields Beast has no enum value for
+  // Set: the body is streamed with chunked transfer encoding instead of `body`. Runs on the query
+  // thread, handing the body to `write` in pieces; a throw after the head was sent ends the connection
+  // without the last chunk, so the client sees the answer is incomplete.
+  std::function<void(const std::function<void(std::string_view)>& write)> stream;
 };
+
+// A streamed answer holds at most one chunk of this size in the server (plus the one being written).
+inline constexpr std::size_t kStreamChunkBytes = 64 * 1024;
 
 // Handlers of the request's route; defined in server_routes.cpp.
 Reply otlp_error(http::status status, int grpc_code, const std::string& message);
@@ -357,6 +369,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
     asio::post(*st.query_pool, [self = this->shared_from_this(), back, route = route_, p = path_, q = query_]() {
       Reply reply = run_query(*self->state_, route, p, q);
+      if (reply.stream) {
+        self->stream_reply(back, std::move(reply));
+        self->state_->end_query();
+        return;
+      }
       self->state_->end_query();
       asio::post(back, [self, reply = std::move(reply)]() mutable {
         if (self->closed_) return;
@@ -435,6 +452,114 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         });
   }
 
+  // One step of a streamed answer, written on the strand while the query thread waits for its outcome:
+  // at most one chunk is in flight and one being filled.
+  struct StreamStep {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool ok = false;
+    void finish(bool success) {
+      {
+        std::lock_guard lock(mu);
+        done = true;
+        ok = success;
+      }
+      cv.notify_all();
+    }
+    // False also when the strand never answered (the server's io threads stopped): the query thread
+    // must not wait forever.
+    bool wait(std::chrono::steady_clock::duration limit) {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, limit, [this] { return done; })) return false;
+      done = false;
+      return ok;
+    }
+  };
+  struct StreamAborted {};
+
+  // On the query thread: the head, then the chunks the producer writes, then the last chunk.
+  template <class Executor>
+  void stream_reply(Executor back, Reply reply) {
+    auto producer = std::move(reply.stream);
+    auto step = std::make_shared<StreamStep>();
+    auto self = this->shared_from_this();
+    // A write that takes longer has been timed out by the stream itself; the margin covers the queueing.
+    const auto limit = std::chrono::duration_cast<std::chrono::steady_clock::duration>(opts().write_timeout) +
+                       std::chrono::seconds(10);
+    asio::post(back, [self, step, reply = std::move(reply)]() mutable { self->write_stream_head(std::move(reply), step); });
+    if (!step->wait(limit)) return;
+    ChunkBuffer buffer(kStreamChunkBytes, [&](std::string&& chunk) {
+      asio::post(back, [self, step, chunk = std::move(chunk)]() mutable { self->write_stream_chunk(std::move(chunk), step); });
+      if (!step->wait(limit)) throw StreamAborted{};
+    });
+    try {
+      producer([&buffer](std::string_view piece) { buffer.append(piece); });
+      buffer.finish();
+    } catch (const StreamAborted&) {
+      return;  // the connection is closed already
+    } catch (const std::exception& e) {
+      // The head is out: the status cannot change. Ending without the last chunk tells the client.
+      log::warn(std::string("streamed answer cut: ") + e.what());
+      asio::post(back, [self] { self->close_now(); });
+      return;
+    }
+    asio::post(back, [self, step] { self->write_stream_last(step); });
+    step->wait(limit);
+  }
+
+  void write_stream_head(Reply reply, const std::shared_ptr<StreamStep>& step) {
+    if (closed_) return step->finish(false);
+    const bool stopping = stop_requested_ || state_->stopping.load();
+    stream_keep_alive_ = !stopping && parser_ && parser_->is_done() && parser_->get().keep_alive();
+    stream_res_.emplace();
+    auto& res = *stream_res_;
+    res.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
+    res.result(reply.status);
+    res.set(http::field::server, "shadowmeter-collector");
+    res.set(http::field::content_type, reply.content_type);
+    res.set("X-Content-Type-Options", "nosniff");
+    for (auto& [field, value] : reply.headers) res.set(field, value);
+    for (auto& [name, value] : reply.named_headers) res.set(name, value);
+    res.keep_alive(stream_keep_alive_);
+    res.chunked(true);
+    stream_sr_.emplace(res);
+    phase_ = Phase::writing;
+    lowest().expires_after(opts().write_timeout);
+    http::async_write_header(stream_, *stream_sr_,
+                             [self = this->shared_from_this(), step](const beast::error_code& ec, std::size_t) {
+                               if (ec && !self->closed_) self->close_now();
+                               step->finish(!ec && !self->closed_);
+                             });
+  }
+
+  void write_stream_chunk(std::string chunk, const std::shared_ptr<StreamStep>& step) {
+    if (closed_) return step->finish(false);
+    stream_chunk_ = std::move(chunk);
+    lowest().expires_after(opts().write_timeout);
+    asio::async_write(stream_, http::make_chunk(asio::buffer(stream_chunk_)),
+                      [self = this->shared_from_this(), step](const beast::error_code& ec, std::size_t) {
+                        if (ec && !self->closed_) self->close_now();
+                        step->finish(!ec && !self->closed_);
+                      });
+  }
+
+  void write_stream_last(const std::shared_ptr<StreamStep>& step) {
+    if (closed_) return step->finish(false);
+    stream_chunk_.clear();
+    lowest().expires_after(opts().write_timeout);
+    asio::async_write(stream_, http::make_chunk_last(),
+                      [self = this->shared_from_this(), step](const beast::error_code& ec, std::size_t) {
+                        step->finish(!ec);
+                        if (self->closed_) return;
+                        if (ec) return self->close_now();
+                        self->stream_sr_.reset();
+                        self->stream_res_.reset();
+                        if (self->stream_keep_alive_) return self->read_request();
+                        self->linger();
+                      });
+  }
+
   // Closing right after the answer could turn unread request bytes into a reset that destroys the answer
   // on its way to the client; so stop sending, read and drop what is still coming for a moment, then close.
   void linger() {
@@ -470,6 +595,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<http::request_parser<BoundedBody>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> res_;
+  // A streamed answer (Reply::stream): its head, serializer and the chunk being written.
+  std::optional<http::response<http::empty_body>> stream_res_;
+  std::optional<http::response_serializer<http::empty_body>> stream_sr_;
+  std::string stream_chunk_;
+  bool stream_keep_alive_ = false;
   PeerIdentity peer_;
   Phase phase_ = kTls ? Phase::handshake : Phase::header;
   Route route_ = Route::not_found;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/excerpt.h"
+#include "common/utf8.h"
 
 namespace shadowmeter::collector {
 namespace {
@@ -93,7 +94,67 @@ std::optional<std::string> check_typed(std::string_view key, Type type, const js
   return std::nullopt;
 }
 
+constexpr std::string_view kDimensionPrefix = "shadowmeter.dimension.";
+constexpr std::string_view kTagPrefix = "shadowmeter.tag.";
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8::char_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace
+
+const char* dimension_problem(std::string_view key, const json& value, std::size_t count_so_far) {
+  std::size_t limit = 0;
+  if (starts_with(key, kDimensionPrefix)) {
+    key.remove_prefix(kDimensionPrefix.size());
+    limit = kMaxDimensionsPerEvent;
+  } else if (starts_with(key, kTagPrefix)) {
+    key.remove_prefix(kTagPrefix.size());
+    limit = kMaxTagsPerEvent;
+  } else {
+    return nullptr;
+  }
+  if (key.empty() || key.size() > 32) return "bad_name";
+  for (char c : key)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return "bad_name";
+  if (!value.is_string()) return "not_a_string";
+  const auto& s = value.get_ref<const std::string&>();
+  if (s.empty()) return "empty";
+  if (s.size() > kMaxDimensionValueBytes) return "too_long";
+  if (!valid_utf8(s)) return "not_utf8";
+  if (s.find('\0') != std::string::npos) return "nul_character";
+  if (count_so_far >= limit) return "too_many";
+  return nullptr;
+}
+
+std::vector<DroppedAttribute> drop_bad_dimensions(json& record) {
+  std::vector<DroppedAttribute> dropped;
+  if (!record.is_object()) return dropped;
+  std::size_t dims = 0;
+  std::size_t tags = 0;
+  for (auto it = record.begin(); it != record.end();) {
+    const std::string& key = it.key();
+    const bool is_dim = starts_with(key, kDimensionPrefix);
+    if (!is_dim && !starts_with(key, kTagPrefix)) {
+      ++it;
+      continue;
+    }
+    std::size_t& count = is_dim ? dims : tags;
+    if (const char* why = dimension_problem(key, it.value(), count)) {
+      dropped.push_back({key, why});
+      it = record.erase(it);
+      continue;
+    }
+    ++count;
+    ++it;
+  }
+  return dropped;
+}
 
 std::optional<std::string> check_record(const json& record) {
   if (!record.is_object()) return "a record must be an object";

@@ -6,6 +6,7 @@
 
 #include "dashboard/dashboard.h"
 #include "server/query_params.h"
+#include "reports/time_text.h"
 
 namespace shadowmeter::collector::detail {
 namespace {
@@ -60,6 +61,22 @@ Reply report_reply(const ServerState& state, const std::string& path, const std:
                                  get(p, "owner"), get(p, "since"), now_unix_nano(), get(p, "limit"));
   } catch (const std::invalid_argument& e) {  // QueryError, BadReportQuery
     return api_error(http::status::bad_request, e.what());
+  }
+  if (name == "focus" && format == "csv" && state.api.focus_csv) {
+    try {
+      reports::check_query(query);
+    } catch (const reports::BadReportQuery& e) {
+      return api_error(http::status::bad_request, e.what());
+    }
+    Reply r;
+    r.headers.emplace_back(http::field::cache_control, "no-store");
+    r.content_type = "text/csv; charset=utf-8";
+    r.headers.emplace_back(http::field::content_disposition,
+                           "attachment; filename=\"shadowmeter-focus-" + reports::rfc3339(query.from_unix_nano).substr(0, 10) +
+                               "-" + reports::rfc3339(query.to_unix_nano).substr(0, 10) + ".csv\"");
+    // Streamed from a row-at-a-time store read: no row cap, bounded memory (kStreamChunkBytes).
+    r.stream = [&state, query](const std::function<void(std::string_view)>& write) { state.api.focus_csv(query, write); };
+    return r;
   }
   if (!state.api.report) return service_unavailable(state.options, false, "no store");
   nlohmann::json report;

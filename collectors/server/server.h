@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "server/auth.h"
 #include "server/collector_metrics.h"
@@ -62,6 +63,9 @@ struct ApiBackend {
   std::function<bool()> ready;                             // /readyz: Store::ping()
   // GET /api/v1/reports/NAME: reports::run_report (may throw reports::BadReportQuery: 400).
   std::function<nlohmann::json(const std::string& name, const reports::ReportQuery&)> report;
+  // GET /api/v1/reports/focus as CSV, streamed: the export is handed to `write` a piece at a time
+  // (reports::focus_csv). Unset: the CSV is made from `report`, whole.
+  std::function<void(const reports::ReportQuery&, const std::function<void(std::string_view)>& write)> focus_csv;
   // GET / and /index.html: the dashboard's HTML page (may throw reports::BadReportQuery: 400).
   std::function<std::string(const DashboardRequest&)> dashboard;
 };

@@ -229,6 +229,7 @@ IngestPrepared prepare_ingest(ServerState& state, bool gzip, std::string_view bo
       out.reply = service_unavailable(o, true, parsed.error + ", retry later");
       return out;
   }
+  state.dimension_drops.record(parsed.dropped_attributes);
   if (parsed.events() == 0) {
     out.reply = json_reply({{"partialSuccess", json::object()}});
     return out;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <vector>
 
+#include "server/dimension_drops.h"
 #include "server/server.h"
 
 namespace shadowmeter::collector::detail {
@@ -38,13 +39,15 @@ class SessionBase {
 
 struct ServerState {
   ServerState(ServerOptions o, AuthPolicy a, IngestQueue& q, ApiBackend b, CollectorMetrics& m)
-      : options(std::move(o)), auth(std::move(a)), queue(q), api(std::move(b)), metrics(m) {}
+      : options(std::move(o)), auth(std::move(a)), queue(q), api(std::move(b)), metrics(m),
+        dimension_drops(m.registry()) {}
 
   const ServerOptions options;
   const AuthPolicy auth;
   IngestQueue& queue;
   const ApiBackend api;
   CollectorMetrics& metrics;
+  DimensionDrops dimension_drops;  // ingest: dimension/tag attributes dropped, counted and logged once
   std::optional<boost::asio::ssl::context> tls;    // set before the first connection, then read-only
   boost::asio::thread_pool* query_pool = nullptr;  // owned by the server; outlives every handler run
   std::atomic<bool> stopping{false};

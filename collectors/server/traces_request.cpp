@@ -71,11 +71,14 @@ TracesParse parse_traces_body(std::string_view json, const exporting::OtlpDecode
     out.failure = exporting::OtlpFailure::malformed;
     out.error = std::move(why);
     out.batch = {};  // all or nothing: a refused body queues no record
+    out.dropped_attributes.clear();
     return std::move(out);
   };
   std::size_t index = 0;
   for (auto& r : records) {
     const std::string where = "span " + std::to_string(index++);
+    // Before the record rules: a dimension value's NUL byte drops the attribute, not the body.
+    for (auto& d : drop_bad_dimensions(r)) out.dropped_attributes.push_back(std::move(d));
     if (auto why = check_record(r)) return refuse(where + ": " + *why);
     const auto id = r.find("shadowmeter.event_id");
     if (id == r.end() || !id->is_string() || !is_event_id(id->get_ref<const std::string&>())) {

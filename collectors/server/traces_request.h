@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "export/otlp_json.h"
+#include "server/record_check.h"
 #include "storage/store.h"
 
 namespace shadowmeter::collector {
@@ -37,6 +38,9 @@ struct TracesParse {
   std::uint64_t reserved = 0;  // granted by limits.reserve (the caller releases it)
   bool ok() const { return failure == exporting::OtlpFailure::none; }
   IngestBatch batch;  // calls, heartbeats and gaps; principal and received time are the caller's
+  // Dimension and tag attributes removed from calls for breaking their bounds (record_check.h); the
+  // calls themselves are kept. The caller counts and logs them.
+  std::vector<DroppedAttribute> dropped_attributes;
   std::size_t events() const { return batch.calls.size() + batch.heartbeats.size() + batch.gaps.size(); }
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -31,6 +32,10 @@ class Connection {
   virtual std::uint64_t execute(const std::string& sql, const std::vector<Value>& params = {}) = 0;
   // One statement returning rows (bound by the statement's LIMIT).
   virtual std::vector<Row> query(const std::string& sql, const std::vector<Value>& params = {}) = 0;
+  // One statement returning any number of rows, handed to `each` one at a time and not kept (SQLite
+  // steps the statement; PostgreSQL fetches a server-side cursor in pages). `each` may throw to stop.
+  virtual void query_each(const std::string& sql, const std::vector<Value>& params,
+                          const std::function<void(Row&&)>& each) = 0;
 
   // A write transaction: SQLite takes the write lock at BEGIN (IMMEDIATE), so two writers never
   // deadlock on a lock upgrade.

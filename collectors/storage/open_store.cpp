@@ -45,13 +45,18 @@ std::unique_ptr<Store> open_sqlite_store(std::string path, const std::string& ur
   sql::migrate(*writer);
   std::unique_ptr<sql::Connection> reader;
   if (path != ":memory:") reader = sql::open_sqlite(path, sql::SqliteRole::reader);
-  return std::make_unique<SqlStore>("sqlite", std::move(writer), std::move(reader));
+  auto store = std::make_unique<SqlStore>("sqlite", std::move(writer), std::move(reader));
+  if (path != ":memory:")
+    store->set_stream_connections([path] { return sql::open_sqlite(path, sql::SqliteRole::reader); });
+  return store;
 }
 
 std::unique_ptr<Store> open_postgres_store(const std::string& url) {
   auto writer = sql::open_postgres(url);
   sql::migrate(*writer);
-  return std::make_unique<SqlStore>("postgresql", std::move(writer), sql::open_postgres(url));
+  auto store = std::make_unique<SqlStore>("postgresql", std::move(writer), sql::open_postgres(url));
+  store->set_stream_connections([url] { return sql::open_postgres(url); });
+  return store;
 }
 
 }  // namespace

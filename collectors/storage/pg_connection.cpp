@@ -87,6 +87,32 @@ class PgConnection final : public Connection {
     return out;
   }
 
+  // A server-side cursor read in pages: the client holds one page, however many rows the query has.
+  void query_each(const std::string& sql, const std::vector<Value>& params,
+                  const std::function<void(Row&&)>& each) override {
+    static constexpr int kPageRows = 2000;
+    run("BEGIN READ ONLY", {});
+    try {
+      run("DECLARE sm_stream NO SCROLL CURSOR FOR " + sql, params);
+      for (;;) {
+        const ResultPtr r = run("FETCH " + std::to_string(kPageRows) + " FROM sm_stream", {});
+        const int rows = PQntuples(r.get());
+        const int columns = PQnfields(r.get());
+        for (int i = 0; i < rows; ++i) {
+          Row row;
+          row.reserve(static_cast<std::size_t>(columns));
+          for (int c = 0; c < columns; ++c) row.push_back(cell(r.get(), i, c));
+          each(std::move(row));
+        }
+        if (rows < kPageRows) break;
+      }
+      run("COMMIT", {});  // closes the cursor
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+
   void begin() override { run("BEGIN", {}); }
 
   void commit() override {

@@ -420,14 +420,53 @@ StoreStats SqlStore::stats() {
 
 sql::Dialect SqlStore::dialect() const { return writer_.conn->dialect(); }
 
-std::vector<Row> SqlStore::report_rows(const std::string& statement, const std::vector<Value>& params) {
-  // Only ever given statements built by the reports, but the reader must stay a reader whatever it is
-  // handed: one statement, a SELECT (or WITH ... SELECT).
+namespace {
+// Only ever given statements built by the reports, but the reader must stay a reader whatever it is
+// handed: one statement, a SELECT (or WITH ... SELECT).
+void require_single_select(const std::string& statement) {
   const auto first = statement.find_first_not_of(" \t\n(");
   const std::string head = first == std::string::npos ? "" : statement.substr(first, 6);
   const bool select = head == "SELECT" || head.rfind("WITH ", 0) == 0;
   if (!select || statement.find(';') != std::string::npos)
     throw std::invalid_argument("report_rows: only a single SELECT statement is accepted");
+}
+}  // namespace
+
+void SqlStore::report_rows_each(const std::string& statement, const std::vector<Value>& params,
+                                const std::function<void(Row&&)>& each) {
+  require_single_select(statement);
+  // A row already handed out cannot be taken back: a transient failure is retried only before the first.
+  std::uint64_t sent = 0;
+  const auto counted = [&](Row&& r) {
+    ++sent;
+    each(std::move(r));
+  };
+  if (open_stream_connection_) {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        const std::unique_ptr<Connection> c = open_stream_connection_();
+        c->query_each(statement, params, counted);
+        return;
+      } catch (const sql::TransientStoreError&) {
+        if (sent > 0 || attempt >= kAttempts) throw;
+      }
+    }
+  }
+  std::lock_guard lock(reader_->mu);
+  Connection& c = *reader_->conn;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      c.ensure_connected();
+      c.query_each(statement, params, counted);
+      return;
+    } catch (const sql::TransientStoreError&) {
+      if (sent > 0 || attempt >= kAttempts) throw;
+    }
+  }
+}
+
+std::vector<Row> SqlStore::report_rows(const std::string& statement, const std::vector<Value>& params) {
+  require_single_select(statement);
   std::vector<Row> rows = reading([&](Connection& c) { return c.query(statement, params); });
   require_within_cap(rows.size(), "report");
   return rows;

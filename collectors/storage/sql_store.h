@@ -4,6 +4,7 @@
 // deadlock, database busy) is retried whole, after a reconnect; all its writes are idempotent.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +21,12 @@ class SqlStore final : public Store {
   SqlStore(std::string backend, std::unique_ptr<sql::Connection> writer,
            std::unique_ptr<sql::Connection> reader);
 
+  // Streamed reads (report_rows_each) open a connection of their own from this factory, so that a long
+  // export to a slow client never holds the reader the other reports share. Unset: the reader is used.
+  void set_stream_connections(std::function<std::unique_ptr<sql::Connection>()> open) {
+    open_stream_connection_ = std::move(open);
+  }
+
   std::string backend() const override { return backend_; }
   void migrate() override;
   IngestResult ingest(const IngestBatch& batch) override;
@@ -32,6 +39,8 @@ class SqlStore final : public Store {
   StoreStats stats() override;
   sql::Dialect dialect() const override;
   std::vector<sql::Row> report_rows(const std::string& sql, const std::vector<sql::Value>& params) override;
+  void report_rows_each(const std::string& sql, const std::vector<sql::Value>& params,
+                        const std::function<void(sql::Row&&)>& each) override;
   bool ping() override;
 
  private:
@@ -49,6 +58,7 @@ class SqlStore final : public Store {
   Guarded writer_;
   Guarded own_reader_;
   Guarded* reader_;  // &own_reader_, or &writer_ when there is no separate reader
+  std::function<std::unique_ptr<sql::Connection>()> open_stream_connection_;
 };
 
 }  // namespace shadowmeter::collector

@@ -113,6 +113,22 @@ class SqliteConnection final : public Connection {
     return rows;
   }
 
+  void query_each(const std::string& sql, const std::vector<Value>& params,
+                  const std::function<void(Row&&)>& each) override {
+    sqlite3_stmt* s = prepare(sql);
+    StmtUse use(s);
+    bind(s, params);
+    const int columns = sqlite3_column_count(s);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      Row row;
+      row.reserve(static_cast<std::size_t>(columns));
+      for (int i = 0; i < columns; ++i) row.push_back(column(s, i));
+      each(std::move(row));
+    }
+    if (rc != SQLITE_DONE) fail(rc, sql);
+  }
+
   void begin() override { exec_plain("BEGIN IMMEDIATE"); }
   void commit() override { exec_plain("COMMIT"); }
   void rollback() noexcept override {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -152,6 +153,11 @@ class Store {
   // otherwise); an answer of more than kMaxReportRows rows throws std::length_error (the statement
   // should carry a LIMIT). Throws StoreError when the database fails.
   virtual std::vector<sql::Row> report_rows(const std::string& sql, const std::vector<sql::Value>& params) = 0;
+  // The same, for answers of any size (the FOCUS export): the rows go to `each` one at a time and are
+  // not kept, so memory stays bounded whatever the row count; no row cap. `each` may throw to stop
+  // (the statement is abandoned, the exception passes through).
+  virtual void report_rows_each(const std::string& sql, const std::vector<sql::Value>& params,
+                                const std::function<void(sql::Row&&)>& each) = 0;
 
   // Cheap liveness check of the database connection (for /readyz).
   virtual bool ping() = 0;

@@ -2,7 +2,7 @@
 // first byte chooses gzip or identity; gzip is inflated within a 1 MiB bound (never allocating past
 // it), then the body is decoded and split into calls, heartbeats and gaps. Any input must end in
 // "refused with a reason" or a batch whose every record has a valid event id and passes the ingest
-// checks (typed, in-range numbers; no NUL); nesting and decoded size are bounded (depth 64, 16 MiB).
+// checks (typed, in-range numbers; no NUL; dimension and tag attributes within their bounds); nesting and decoded size are bounded (depth 64, 16 MiB).
 #include <string>
 #include <vector>
 
@@ -38,6 +38,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& e : *list) {
       SM_FUZZ_CHECK(is_event_id(e.at("shadowmeter.event_id").get<std::string>()));
       SM_FUZZ_CHECK(!check_record(e));
+      // Dimension and tag attributes that remain keep their bounds (the bad ones were dropped).
+      std::size_t dims = 0;
+      std::size_t tags = 0;
+      for (const auto& [k, v] : e.items()) {
+        const bool is_dim = k.rfind("shadowmeter.dimension.", 0) == 0;
+        std::size_t& n = is_dim ? dims : tags;
+        SM_FUZZ_CHECK(dimension_problem(k, v, n) == nullptr);
+        if (is_dim || k.rfind("shadowmeter.tag.", 0) == 0) ++n;
+      }
     }
   return 0;
 }

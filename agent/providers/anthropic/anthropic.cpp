@@ -179,7 +179,7 @@ class AnthropicSession final : public ExchangeSession {
     const std::string_view path = path_only(req.target);
     endpoint_ = req.missed ? Endpoint::messages : endpoint_of(path);
     call_.operation = operation_of(endpoint_);
-    RequestFields v;
+    RequestFields v(req.body_tap);
     scanner_.scan(req.body, v);  // a cut or non-JSON body still yields what came before the cut
     call_.request_model = v.model.empty() ? model_from_path(path) : std::move(v.model);
     stream_requested_ = v.stream || path.ends_with(":streamRawPredict");

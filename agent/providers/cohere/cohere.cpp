@@ -152,7 +152,7 @@ class CohereSession final : public ExchangeSession {
       return;
     }
     call_.operation = operation_of(endpoint_);
-    RequestFields v;
+    RequestFields v(req.body_tap);
     scanner_.scan(req.body, v);  // a cut or non-JSON body still yields what came before the cut
     call_.request_model = std::move(v.model);
     stream_requested_ = v.stream;

@@ -235,7 +235,7 @@ class OpenAiSession final : public ExchangeSession {
           header_values_[kProject] = bounded(value);
       }
     }
-    RequestFields v;
+    RequestFields v(req.body_tap);
     scanner_.scan(req.body, v);  // a cut or non-JSON body still yields what came before the cut
     call_.request_model = std::move(v.model);
     if (call_.request_model.empty() && endpoint_ == Endpoint::transcription)

@@ -28,6 +28,9 @@ def parser(description):
     ap.add_argument("--wait-stdin", action="store_true", help="wait for a line on stdin before calling")
     ap.add_argument("--delay", type=float, default=0.0, help="seconds to sleep before calling")
     ap.add_argument("--quiet", action="store_true", help="print only the status and body size")
+    ap.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                    help="an extra request header (python client only)")
+    ap.add_argument("--body-json", help="a JSON object merged into the request body (python client only)")
     return ap
 
 
@@ -39,6 +42,8 @@ def url(args):
 def request_body(args):
     body = {"model": args.model,
             "messages": [{"role": "user", "content": "Say hello (shadowmeter e2e)."}]}
+    if getattr(args, "body_json", None):
+        body.update(json.loads(args.body_json))
     if args.stream:
         body["stream"] = True
         if args.include_usage:
@@ -55,6 +60,9 @@ def request_headers(args, usage):
         headers["Accept-Encoding"] = "gzip"
     if args.pad:
         headers["x-fake-pad"] = str(args.pad)
+    for h in getattr(args, "header", []):
+        name, _, value = h.partition(":")
+        headers[name.strip()] = value.strip()
     return headers
 
 

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "capture/connection_table.h"
+#include "dimensions/extractor.h"
+#include <map>
 
 using namespace shadowmeter;
 using namespace shadowmeter::capture;
@@ -341,4 +343,53 @@ TEST_CASE("HTTP/2: a body complete by its Content-Length ends the exchange witho
   CHECK(h.exchanges[0].error_type.empty());
   h.table->on_connection_end({42, 0xabc, 9}, 5000);
   CHECK(h.exchanges.size() == 1);
+}
+
+TEST_CASE("HTTP/2: configured request headers and body fields reach the exchange (custom dimensions)") {
+  using shadowmeter::dimensions::Kind;
+  shadowmeter::dimensions::Extractor dims(
+      {{"feature", "x-feature", "", Kind::dimension, false}, {"user", "", "user", Kind::dimension, false},
+       {"request_id", "x-request-id", "", Kind::tag, false}},
+      [](std::string_view) { return std::string(32, 'f'); });
+  providers::Catalog catalog;
+  catalog.add({"openai", "api.openai.com", "openai"});
+  providers::Registry registry;
+  std::vector<Exchange> out;
+  CaptureCallbacks cb;
+  cb.exchange = [&](Exchange&& e) { out.push_back(std::move(e)); };
+  cb.body_tap = [&] { return dims.new_tap(); };
+  cb.request_fields = [&](const providers::HeaderList& h, Exchange& e) {
+    e.dimensions = dims.extract(h, e.body_tap.get()).attributes;
+  };
+  ConnectionTable table(catalog, registry, CaptureLimits{}, std::move(cb));
+  H2 c;
+  const std::string block = c.client_enc.block({{":method", "POST"},
+                                                {":scheme", "https"},
+                                                {":authority", "api.openai.com"},
+                                                {":path", "/v1/chat/completions"},
+                                                {"content-type", "application/json"},
+                                                {"x-feature", "summarize"},
+                                                {"x-request-id", "req-42"}});
+  const std::string body = R"({"model":"gpt-4o-mini","user":"team-a","messages":[]})";
+  std::uint64_t offsets[2] = {0, 0};
+  const auto send = [&](Direction d, const std::string& bytes) {
+    Chunk ch;
+    ch.key = {42, 0xabc, 9};
+    ch.direction = d;
+    ch.stream_offset = offsets[static_cast<int>(d)];
+    ch.ts_ns = 1000 + offsets[0] + offsets[1];
+    ch.fd = 7;
+    ch.comm = "python3";
+    ch.data = bytes;
+    offsets[static_cast<int>(d)] += bytes.size();
+    table.on_chunk(ch);
+  };
+  send(Direction::egress, c.client_bytes() + frame(HEADERS, END_HEADERS, 1, block) + frame(DATA, END_STREAM, 1, body));
+  send(Direction::ingress, c.server_bytes() + c.response(1, 5, 6));
+  REQUIRE(out.size() == 1);
+  const std::map<std::string, std::string> m(out[0].dimensions.begin(), out[0].dimensions.end());
+  CHECK(m.size() == 3);
+  CHECK(m.at("shadowmeter.dimension.feature") == "summarize");
+  CHECK(m.at("shadowmeter.dimension.user") == "team-a");
+  CHECK(m.at("shadowmeter.tag.request_id") == "req-42");
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "report_command.h"
+#include "reports/focus.h"
 #include "report_dataset.h"
 #include "server/auth.h"
 #include "server/server.h"
@@ -64,6 +65,9 @@ struct Fixture {
       return reports::run_report(s, name, q);
     };
     api.dashboard = [&s](const DashboardRequest& r) { return dashboard_page(s, r); };
+    api.focus_csv = [&s](const reports::ReportQuery& q, const std::function<void(std::string_view)>& write) {
+      reports::focus_csv(s, q, write);
+    };
     server = std::make_unique<CollectorServer>(o, std::move(auth), queue, std::move(api), metrics);
     server->start();
   }
@@ -119,6 +123,19 @@ TEST_CASE("report routes answer JSON and CSV to bearer and Basic credentials", "
   REQUIRE(status(focus) == 200);
   CHECK(focus[http::field::content_type] == "text/csv; charset=utf-8");
   CHECK(focus.body().rfind("BilledCost,EffectiveCost,ListCost,", 0) == 0);
+  // Streamed: chunked transfer encoding, no Content-Length, and the whole export.
+  CHECK(focus[http::field::transfer_encoding] == "chunked");
+  CHECK(focus.find(http::field::content_length) == focus.end());
+  CHECK(focus[http::field::content_disposition] ==
+        "attachment; filename=\"shadowmeter-focus-2026-10-30-2026-11-03.csv\"");
+  std::string expected;
+  reports::ReportQuery q;
+  q.from_unix_nano = data::kOct30;
+  q.to_unix_nano = data::kNov3;
+  reports::focus_csv(fx.db->store(), q, [&expected](std::string_view p) { expected += p; });
+  CHECK(focus.body() == expected);
+  // A bad range is still a 400 before anything is streamed.
+  CHECK(status(fetch(fx.port(), get("/api/v1/reports/focus?from=2026-11-03&to=2026-10-30", kToken))) == 400);
   const Response coverage = fetch(fx.port(), get("/api/v1/reports/coverage?" + kRange + "&format=json", kToken));
   REQUIRE(status(coverage) == 200);
   CHECK(json::parse(coverage.body())["visibility"]["overall"]["blind_connections"] == 2);

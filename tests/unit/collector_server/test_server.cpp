@@ -240,7 +240,8 @@ TEST_CASE("health, readiness and metrics are open") {
         "shadowmeter_collector_rejected_requests_total", "shadowmeter_collector_batch_commit_seconds",
         "shadowmeter_collector_queue_events", "shadowmeter_collector_store_bytes",
         "shadowmeter_collector_store_calls", "shadowmeter_collector_heartbeats_total",
-        "shadowmeter_collector_gap_dropped_events_total"}) {
+        "shadowmeter_collector_gap_dropped_events_total",
+        "shadowmeter_collector_dimension_attributes_dropped_total"}) {
     INFO(name);
     CHECK(res.body().find(std::string("# TYPE ") + name) != std::string::npos);
   }

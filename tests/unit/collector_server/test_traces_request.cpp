@@ -5,7 +5,10 @@
 #include <vector>
 
 #include "export/otlp_json.h"
+#include "server/dimension_drops.h"
 #include "server/traces_request.h"
+
+#include <map>
 
 using namespace shadowmeter::collector;
 using nlohmann::json;
@@ -252,4 +255,60 @@ TEST_CASE("nesting depth and decoded size are bounded before the document is bui
   CHECK(ok.ok());
   CHECK(ok.reserved == granted);
   CHECK(granted > 0);
+}
+
+TEST_CASE("dimension and tag attributes that break their bounds are dropped; the call is kept") {
+  json c = call(1);
+  c["shadowmeter.dimension.feature"] = "summarize";
+  c["shadowmeter.dimension.Feature"] = "upper-case name";
+  c["shadowmeter.dimension." + std::string(33, 'n')] = "name too long";
+  c["shadowmeter.dimension.tier"] = 3;
+  c["shadowmeter.dimension.empty"] = "";
+  c["shadowmeter.dimension.long"] = std::string(129, 'x');
+  c["shadowmeter.dimension.max"] = std::string(128, 'x');
+  c["shadowmeter.dimension.nul"] = std::string("a\0b", 3);
+  c["shadowmeter.tag.request_id"] = "req-1";
+  for (int i = 0; i < 9; ++i) c["shadowmeter.dimension.z" + std::to_string(i)] = "v";  // 2 + 9 > 8
+  for (int i = 0; i < 4; ++i) c["shadowmeter.tag.t" + std::to_string(i)] = "v";        // 1 + 4 > 4
+  const TracesParse p = parse_traces_body(encode({c}), spans(4));
+  REQUIRE(p.ok());
+  REQUIRE(p.batch.calls.size() == 1);
+  const json& kept = p.batch.calls[0];
+  CHECK(kept.at("gen_ai.request.model") == "gpt-4o");
+  CHECK(kept.at("shadowmeter.dimension.feature") == "summarize");
+  CHECK(kept.at("shadowmeter.dimension.max") == std::string(128, 'x'));
+  CHECK(kept.at("shadowmeter.tag.request_id") == "req-1");
+  std::map<std::string, std::string> why;
+  for (const auto& d : p.dropped_attributes) why[d.attribute] = d.reason;
+  CHECK(why.at("shadowmeter.dimension.Feature") == std::string("bad_name"));
+  CHECK(why.at("shadowmeter.dimension." + std::string(33, 'n')) == std::string("bad_name"));
+  CHECK(why.at("shadowmeter.dimension.tier") == std::string("not_a_string"));  // an int from OTLP
+  CHECK(why.at("shadowmeter.dimension.empty") == std::string("empty"));
+  CHECK(why.at("shadowmeter.dimension.long") == std::string("too_long"));
+  CHECK(why.at("shadowmeter.dimension.nul") == std::string("nul_character"));
+  // Kept in key order: feature and max with z0..z5 make 8; z6..z8 are too many. t0..t2 with request_id
+  // make 4; t3 is one too many.
+  CHECK(why.at("shadowmeter.dimension.z6") == std::string("too_many"));
+  CHECK(why.at("shadowmeter.dimension.z8") == std::string("too_many"));
+  CHECK(why.count("shadowmeter.dimension.z5") == 0);
+  CHECK(why.at("shadowmeter.tag.t3") == std::string("too_many"));
+  CHECK(why.size() == 10);
+  std::size_t dims = 0, tags = 0;
+  for (const auto& [k, v] : kept.items()) {
+    if (k.rfind("shadowmeter.dimension.", 0) == 0) ++dims;
+    if (k.rfind("shadowmeter.tag.", 0) == 0) ++tags;
+    CHECK(why.count(k) == 0);
+  }
+  CHECK(dims == 8);
+  CHECK(tags == 4);
+}
+
+TEST_CASE("dropped dimension attributes are counted by reason and logged once per name") {
+  prometheus::Registry registry;
+  DimensionDrops drops(registry);
+  const std::vector<DroppedAttribute> batch = {{"shadowmeter.dimension.Bad", "bad_name"},
+                                               {"shadowmeter.dimension.long", "too_long"}};
+  CHECK(drops.record(batch) == 2);
+  CHECK(drops.record(batch) == 0);  // the same names again: counted, not logged
+  CHECK(drops.total() == 4);
 }

@@ -444,6 +444,62 @@ TEST_CASE("providers and pricing from the YAML file") {
   CHECK_THAT(yaml_error("pricing: {currency: eur}\n"), Equals("FILE:1: pricing.currency: unknown key"));
 }
 
+TEST_CASE("unit_economics: dimensions and tags from headers and body fields") {
+  using shadowmeter::dimensions::Kind;
+  TempFile f(
+      "unit_economics:\n"
+      "  - {name: feature, header: X-Feature}\n"
+      "  - {name: customer, field: metadata.user_id, sensitive: true}\n"
+      "  - {name: request_id, header: x-request-id, kind: tag}\n");
+  const AgentConfig c = load_yaml_file(f.path());
+  REQUIRE(c.unit_economics.size() == 3);
+  CHECK(c.unit_economics[0].name == "feature");
+  CHECK(c.unit_economics[0].header == "x-feature");  // matched lower-cased
+  CHECK(c.unit_economics[0].kind == Kind::dimension);
+  CHECK_FALSE(c.unit_economics[0].sensitive);
+  CHECK(c.unit_economics[1].field == "metadata.user_id");
+  CHECK(c.unit_economics[1].sensitive);
+  CHECK(c.unit_economics[2].kind == Kind::tag);
+  CHECK(c.unit_economics[2].attribute() == "shadowmeter.tag.request_id");
+  CHECK(c.unit_economics[0].attribute() == "shadowmeter.dimension.feature");
+  CHECK(AgentConfig{}.unit_economics.empty());  // opt-in: nothing by default
+
+  // Prompt-carrying body paths are refused by their root, naming the path.
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: p, field: messages}\n"),
+             Contains("field 'messages' is under 'messages'"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: p, field: input.0.text}\n"),
+             Contains("field 'input.0.text' is under 'input'"));
+  for (const char* root : {"prompt", "contents", "system", "instructions", "tools"})
+    CHECK_THAT(yaml_error(std::string("unit_economics:\n  - {name: p, field: ") + root + ".x}\n"),
+               Contains("carries prompts"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: p, field: \"tags.[]\"}\n"), Contains("arrays cannot be named"));
+  // Credential headers are refused whatever their case.
+  for (const char* h : {"Authorization", "x-api-key", "api-key", "Cookie", "x-goog-api-key", "proxy-authorization"})
+    CHECK_THAT(yaml_error(std::string("unit_economics:\n  - {name: k, header: ") + h + "}\n"),
+               Contains("carries credentials"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: Feature, header: x-f}\n"), Contains("may only hold a-z"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: " + std::string(33, 'a') + ", header: x-f}\n"),
+             Contains("1 to 32 characters"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: f, header: x-f, field: user}\n"),
+             Contains("needs exactly one of header or field"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: f}\n"), Contains("needs exactly one of header or field"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: f, header: x-a}\n  - {name: f, header: x-b}\n"),
+             Contains("the name is used twice"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: f, header: x-a, kind: label}\n"),
+             Contains("must be dimension or tag"));
+  CHECK_THAT(yaml_error("unit_economics:\n  - {name: f, header: x-a, colour: red}\n"), Contains("unknown key"));
+  CHECK_THAT(yaml_error("unit_economics: {name: f}\n"), Contains("expected a list"));
+  // At most 8 dimensions and 4 tags.
+  std::string nine = "unit_economics:\n";
+  for (int i = 0; i < 9; ++i) nine += "  - {name: d" + std::to_string(i) + ", header: x-d" + std::to_string(i) + "}\n";
+  CHECK_THAT(yaml_error(nine), Contains("9 dimensions, at most 8"));
+  std::string five = "unit_economics:\n";
+  for (int i = 0; i < 5; ++i)
+    five += "  - {name: t" + std::to_string(i) + ", header: x-t" + std::to_string(i) + ", kind: tag}\n";
+  CHECK_THAT(yaml_error(five), Contains("5 tags, at most 4"));
+  CHECK(load_yaml_file(TempFile(nine.substr(0, nine.rfind("  - "))).path()).unit_economics.size() == 8);
+}
+
 TEST_CASE("export settings: flags, YAML section and the checks across them") {
   const AgentConfig f = parse_ok({"--collector", "https://c.example/v1/traces", "--collector-ca-file", "/ca.pem",
                                   "--collector-cert-file", "/c.pem", "--collector-key-file", "/c.key",

@@ -83,7 +83,8 @@ def batch_body(first, count):
 
 
 def post_all(collector, bodies, clients):
-    queue = list(enumerate(bodies))
+    """Posts every body of `bodies` (any iterable, read lazily) from `clients` threads."""
+    queue = iter(bodies)
     lock = threading.Lock()
     errors, retries = [], [0]
 
@@ -91,9 +92,9 @@ def post_all(collector, bodies, clients):
         conn = http.client.HTTPConnection("127.0.0.1", collector.port, timeout=120)
         while True:
             with lock:
-                if not queue:
-                    break
-                _, body = queue.pop()
+                body = next(queue, None)
+            if body is None:
+                break
             while True:
                 try:
                     conn.request("POST", "/v1/traces", body=body, headers={

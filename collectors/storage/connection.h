@@ -49,6 +49,13 @@ class Connection {
 
   // Size of the database on disk.
   virtual std::uint64_t database_bytes() = 0;
+
+  // PostgreSQL's bulk load: runs `copy_statement` ("COPY t (columns) FROM STDIN") and sends `rows`, in
+  // COPY's text format, as its data. Back ends without it (SQLite) throw StoreError.
+  virtual void copy_in(const std::string& copy_statement, const std::string& rows) {
+    (void)rows;
+    throw StoreError("copy_in is not supported by this back end: " + copy_statement);
+  }
 };
 
 }  // namespace shadowmeter::collector::sql

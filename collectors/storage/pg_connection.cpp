@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -121,6 +122,23 @@ class PgConnection final : public Connection {
     }
   }
 
+  void copy_in(const std::string& copy_statement, const std::string& rows) override {
+    ResultPtr r(PQexec(conn_.get(), copy_statement.c_str()));
+    if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) fail(r.get());
+    // A failed send still has to end the COPY (the server then reports why); its result says what went wrong.
+    constexpr std::size_t kChunk = 1u << 20;
+    bool sent = true;
+    for (std::size_t at = 0; sent && at < rows.size(); at += kChunk) {
+      const std::size_t n = std::min(kChunk, rows.size() - at);
+      sent = PQputCopyData(conn_.get(), rows.data() + at, static_cast<int>(n)) == 1;
+    }
+    if (PQputCopyEnd(conn_.get(), sent ? nullptr : "shadowmeter: sending rows failed") != 1) fail(nullptr);
+    ResultPtr end(PQgetResult(conn_.get()));
+    // Drain: libpq returns null after the last result of the command.
+    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    if (!end || PQresultStatus(end.get()) != PGRES_COMMAND_OK) fail(end.get());
+  }
+
   std::uint64_t database_bytes() override {
     const auto rows = query("SELECT pg_database_size(current_database())", {});
     if (rows.empty() || rows[0].empty()) return 0;
@@ -150,10 +168,15 @@ class PgConnection final : public Connection {
                              values.data(), nullptr, nullptr, 0));
     const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
+    fail(r.get());
+  }
 
-    const std::string why =
-        db_url::scrub(one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get())), secrets_);
-    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+  // Throws the error of a failed command (`r` may be null: the connection's message then).
+  [[noreturn]] void fail(const PGresult* r) {
+    const char* message = r != nullptr ? PQresultErrorMessage(r) : "";
+    if (message == nullptr || *message == '\0') message = PQerrorMessage(conn_.get());
+    const std::string why = db_url::scrub(one_line(message), secrets_);
+    const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string sqlstate = state != nullptr ? state : "";
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       throw TransientStoreError("postgresql: connection to " + redacted_ + " lost: " + why);

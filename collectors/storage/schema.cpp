@@ -3,6 +3,8 @@
 #include <chrono>
 #include <vector>
 
+#include "storage/pg_partition_migration.h"
+
 namespace shadowmeter::collector::sql {
 namespace {
 
@@ -16,6 +18,7 @@ struct Step {
   std::int64_t version;
   std::vector<const char*> statements;
   std::vector<AddColumn> add_columns = {};  // after the statements; skipped when the column exists
+  void (*run)(Connection&) = nullptr;       // last: a step that is more than statements
 };
 
 // Times are nanoseconds since the epoch (BIGINT). Booleans are BOOLEAN (SQLite stores 0/1). In
@@ -126,6 +129,9 @@ const std::vector<Step>& steps() {
            "CREATE INDEX IF NOT EXISTS calls_shadow_time ON calls (shadow, time_unix_nano)",
        },
        {{"calls", "visibility_reason", "TEXT"}}},
+      // PostgreSQL: raw calls partitioned by UTC day, so that retention drops a day's table instead of
+      // deleting its rows one by one (SQLite: nothing to do).
+      {5, {}, {}, &pg_partition_calls},
   };
   return all;
 }
@@ -171,6 +177,7 @@ void migrate(Connection& c) {
       if (step.version <= have) continue;
       for (const char* statement : step.statements) c.execute(statement);
       for (const AddColumn& a : step.add_columns) add_column_if_missing(c, a);
+      if (step.run != nullptr) step.run(c);
       c.execute("INSERT INTO schema_version (version, applied_unix_nano) VALUES (?, ?)",
                 {step.version, now_unix_nano()});
     }

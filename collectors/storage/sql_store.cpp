@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "storage/cursor.h"
+#include "storage/pg_call_insert.h"
 #include "storage/records.h"
 #include "storage/schema.h"
 #include "storage/statements.h"
@@ -140,7 +141,9 @@ IngestResult ingest_batch(Connection& c, const IngestBatch& batch) {
     calls.push_back(records::call_values(e, *id, arrival));
   }
   const std::size_t valid_calls = calls.size();
-  result.inserted = insert_ignoring_duplicates(c, "calls", records::call_columns(), calls);
+  result.inserted = c.dialect() == sql::Dialect::postgresql
+                        ? sql::pg_insert_new_calls(c, records::call_columns(), calls).size()
+                        : insert_ignoring_duplicates(c, "calls", records::call_columns(), calls);
   result.duplicates = valid_calls - result.inserted;
 
   for (const nlohmann::json& g : batch.gaps) {
@@ -358,9 +361,12 @@ RetentionResult SqlStore::apply_retention(const RetentionPolicy& policy, std::ui
           if (!oldest) return std::nullopt;
           const auto day_end = (static_cast<std::uint64_t>(*oldest) / kDayNs + 1) * kDayNs;
           const std::int64_t end = std::min(raw_cutoff, to_int64(day_end));
-          if (fold.size() == 1) {  // PostgreSQL: one statement moves the rows and returns their number
-            const auto count = c.query(fold[0], {end});
-            return count.empty() ? 0 : static_cast<std::uint64_t>(sql::as_int(count[0][0]).value_or(0));
+          if (c.dialect() == sql::Dialect::postgresql) {
+            // Fold the day, then drop its partition; ingest waits meanwhile, so that no row committed
+            // between the two is dropped unfolded.
+            c.execute("LOCK TABLE calls IN SHARE MODE");
+            c.execute(fold[0], {end});
+            return sql::pg_drop_expired_partitions(c, static_cast<std::uint64_t>(end));
           }
           c.execute(fold[0], {end});
           return c.execute(fold[1], {end});

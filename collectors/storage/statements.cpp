@@ -158,15 +158,6 @@ std::string utc_day(Dialect d, const char* column) {
 }
 
 std::vector<std::string> fold_calls(Dialect d) {
-  if (d == Dialect::postgresql) {
-    return {
-        "WITH moved AS (DELETE FROM calls WHERE time_unix_nano < ? RETURNING time_unix_nano, host_name, "
-        "provider, "
-        "request_model, k8s_namespace, owner, usage_source, visibility, shadow, input_tokens, output_tokens, "
-        "cache_read_tokens, cache_creation_tokens, reasoning_tokens, cost_usd), "
-        "folded AS (" +
-        rollup_upsert(d, "moved") + ") SELECT COUNT(*) FROM moved"};
-  }
   // The SELECT of an upsert needs its WHERE clause (SQLite's parser would otherwise read ON CONFLICT
   // as a join constraint).
   return {rollup_upsert(d, "calls WHERE time_unix_nano < ?"), "DELETE FROM calls WHERE time_unix_nano < ?"};

@@ -39,10 +39,9 @@ extern const char* const kCounts;      // calls, rollup rows, agents
 // The UTC day ("YYYY-MM-DD") of a nanosecond timestamp column.
 std::string utc_day(Dialect d, const char* column);
 
-// Raw call rows with time_unix_nano < ? folded into daily_rollups (sums added to rows already there)
-// and deleted. PostgreSQL: one statement (DELETE ... RETURNING feeding the INSERT) returning the
-// number of rows moved, so exactly the deleted rows are counted whatever commits meanwhile. SQLite:
-// the INSERT ... SELECT, then the DELETE, in the caller's write transaction (nothing else writes then).
+// Raw call rows with time_unix_nano < ? folded into daily_rollups (sums added to rows already there),
+// then deleted: the INSERT ... SELECT, then the DELETE, in the caller's write transaction. PostgreSQL
+// runs only the first and drops the expired day partitions instead (pg_drop_expired_partitions).
 std::vector<std::string> fold_calls(Dialect d);
 
 }  // namespace shadowmeter::collector::sql

@@ -152,6 +152,9 @@ class Sums:
         self.shadow = {"calls": 0, "cost_usd": 0.0}
 
     def add(self, a):
+        if a["shadowmeter.shadow"]:  # the shadow report counts blind connections to a provider too
+            self.shadow["calls"] += 1
+            self.shadow["cost_usd"] += a.get("shadowmeter.cost.usd", 0.0)
         if a["shadowmeter.visibility"] == "connection_only":
             self.coverage["connection_only"] += 1
             return
@@ -167,9 +170,6 @@ class Sums:
             if cost is not None:
                 m["cost_usd"] += cost
                 m["priced_calls"] += 1
-        if a["shadowmeter.shadow"]:
-            self.shadow["calls"] += 1
-            self.shadow["cost_usd"] += cost or 0.0
 
 
 def sums(total, seed=0):

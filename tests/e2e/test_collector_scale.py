@@ -68,7 +68,7 @@ class ScaleChecks:
                   "reasoning_tokens", "priced_calls"):
             self.assertEqual(got[k], want[k], "%s: %s" % (where, k))
         self.assertAlmostEqual(got["cost_usd"], want["cost_usd"], delta=abs(want["cost_usd"]) * 1e-6,
-                               msg="%s: cost_usd" % where)
+                               msg="%s: cost_usd" % (where,))
 
     def showback(self, group_by):
         return self.collector.api("/api/v1/reports/showback?group_by=%s&limit=100000&%s" % (group_by, MONTH))
@@ -92,7 +92,7 @@ class ScaleChecks:
         rows = {(r["provider"], r["model"]): r for r in out["rows"]}
         self.assertEqual(set(rows), set(s.by_model))
         for key, want in s.by_model.items():
-            self.assert_metrics(rows[key], want, key)
+            self.assert_metrics(rows[key], want, "/".join(key))
 
     def test_showback_by_feature_dimension(self):
         status, _, body = self.collector.request(

@@ -167,6 +167,7 @@ std::vector<std::size_t> pg_insert_new_calls(Connection& c, const std::vector<st
   std::unordered_map<std::string, std::size_t> index_of;
   index_of.reserve(rows.size());
   std::string data;
+  data.reserve(rows.size() * 2048);  // one allocation for a typical batch (events are ~1.5 kB)
   for (std::size_t i = 0; i < rows.size(); ++i) {
     Row& r = rows[i];
     if (r.size() != columns.size()) throw StoreError("pg_insert_new_calls: a row does not match its columns");
@@ -181,8 +182,10 @@ std::vector<std::size_t> pg_insert_new_calls(Connection& c, const std::vector<st
   }
 
   const std::string list = joined(columns);
-  // Session-local; emptied by the INSERT below, so a transaction holding several batches reuses it.
-  c.execute(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStaging + " (LIKE calls INCLUDING DEFAULTS)");
+  // Session-local. Emptied by the INSERT below, so that a transaction holding several batches reuses it,
+  // and truncated at commit: temporary tables are never vacuumed, and the deleted rows would pile up.
+  c.execute(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStaging +
+            " (LIKE calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
   c.copy_in(std::string("COPY ") + kStaging + " (" + list + ") FROM STDIN", data);
   const auto inserted = c.query(std::string("WITH staged AS (DELETE FROM ") + kStaging + " RETURNING " + list +
                                 ") INSERT INTO calls (" + list + ") SELECT " + list +

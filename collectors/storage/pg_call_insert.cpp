@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
-#include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 
 namespace shadowmeter::collector::sql {
@@ -204,8 +206,8 @@ std::vector<std::size_t> pg_insert_new_calls(Connection& c, const std::vector<st
 }
 
 std::uint64_t pg_drop_expired_partitions(Connection& c, std::uint64_t cutoff_unix_nano) {
-  const auto cutoff = static_cast<std::int64_t>(
-      std::min<std::uint64_t>(cutoff_unix_nano, static_cast<std::uint64_t>(INT64_MAX)));
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  const auto cutoff = static_cast<std::int64_t>(std::min(cutoff_unix_nano, kMax));
   const std::int64_t first_kept_day = cutoff / kDayNs;  // days before it end at or before the cutoff
   std::uint64_t removed = 0;
   const auto partitions = c.query(

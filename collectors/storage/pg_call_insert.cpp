@@ -73,7 +73,8 @@ KnownPartitions& known() {
 // seen yet a table another collector created while we waited for the lock.
 bool partition_exists(Connection& c, const std::string& name) {
   const auto rows = c.query(
-      "SELECT COUNT(*) FROM pg_class WHERE relname = ? AND relnamespace = current_schema()::regnamespace", {name});
+      "SELECT COUNT(*) FROM pg_class WHERE relname = ? AND relnamespace = current_schema()::regnamespace",
+      {name});
   return !rows.empty() && !rows[0].empty() && as_int(rows[0][0]).value_or(0) == 1;
 }
 
@@ -133,11 +134,20 @@ void append_copy_value(std::string& out, const Value& v) {
   } else if (const auto* s = std::get_if<std::string>(&v)) {
     for (const char ch : *s) {
       switch (ch) {
-        case '\\': out += "\\\\"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        default: out += ch;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          out += ch;
       }
     }
   } else {
@@ -173,8 +183,8 @@ std::vector<std::size_t> pg_insert_new_calls(Connection& c, const std::vector<st
   for (std::size_t i = 0; i < rows.size(); ++i) {
     Row& r = rows[i];
     if (r.size() != columns.size()) throw StoreError("pg_insert_new_calls: a row does not match its columns");
-    index_of.try_emplace(as_text(r[id_at]).value_or("") + '\t' + std::to_string(as_int(r[time_at]).value_or(0)),
-                         i);
+    index_of.try_emplace(
+        as_text(r[id_at]).value_or("") + '\t' + std::to_string(as_int(r[time_at]).value_or(0)), i);
     for (std::size_t col = 0; col < r.size(); ++col) {
       if (col != 0) data += '\t';
       append_copy_value(data, r[col]);
@@ -189,16 +199,18 @@ std::vector<std::size_t> pg_insert_new_calls(Connection& c, const std::vector<st
   c.execute(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStaging +
             " (LIKE calls INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
   c.copy_in(std::string("COPY ") + kStaging + " (" + list + ") FROM STDIN", data);
-  const auto inserted = c.query(std::string("WITH staged AS (DELETE FROM ") + kStaging + " RETURNING " + list +
-                                ") INSERT INTO calls (" + list + ") SELECT " + list +
+  const auto inserted = c.query(std::string("WITH staged AS (DELETE FROM ") + kStaging + " RETURNING " +
+                                list + ") INSERT INTO calls (" + list + ") SELECT " + list +
                                 " FROM staged ON CONFLICT (event_id, time_unix_nano) DO NOTHING "
                                 "RETURNING event_id, time_unix_nano");
 
   std::vector<std::size_t> fresh;
   fresh.reserve(inserted.size());
   for (const Row& r : inserted) {
-    const auto it = index_of.find(as_text(r[0]).value_or("") + '\t' + std::to_string(as_int(r[1]).value_or(0)));
-    if (it == index_of.end()) throw StoreError("pg_insert_new_calls: the database returned an event id not sent");
+    const auto it =
+        index_of.find(as_text(r[0]).value_or("") + '\t' + std::to_string(as_int(r[1]).value_or(0)));
+    if (it == index_of.end())
+      throw StoreError("pg_insert_new_calls: the database returned an event id not sent");
     fresh.push_back(it->second);
   }
   std::sort(fresh.begin(), fresh.end());

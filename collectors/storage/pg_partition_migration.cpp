@@ -21,7 +21,8 @@ void pg_partition_calls(Connection& c) {
   if (c.dialect() != Dialect::postgresql || already_partitioned(c)) return;
   // Every secondary index of today's table (whichever steps made them), to be made again on the new one.
   const auto indexes = c.query(
-      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'calls' "
+      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = "
+      "'calls' "
       "AND indexname <> 'calls_pkey' ORDER BY indexname");
   c.execute(std::string("ALTER TABLE calls RENAME TO ") + kOld);
   c.execute(std::string("ALTER TABLE ") + kOld + " RENAME CONSTRAINT calls_pkey TO " + kOld + "_pkey");
@@ -32,9 +33,11 @@ void pg_partition_calls(Connection& c) {
 
   // The unique key of a partitioned table must hold its partition column: (event_id, time) dedupes
   // exactly, as a redelivered event carries the same start time.
-  c.execute(std::string("CREATE TABLE calls (LIKE ") + kOld + " INCLUDING DEFAULTS) PARTITION BY RANGE (time_unix_nano)");
+  c.execute(std::string("CREATE TABLE calls (LIKE ") + kOld +
+            " INCLUDING DEFAULTS) PARTITION BY RANGE (time_unix_nano)");
   c.execute("ALTER TABLE calls ADD PRIMARY KEY (event_id, time_unix_nano)");
-  for (const Row& r : indexes) c.execute(as_text(r.at(1)).value_or(""));  // "CREATE INDEX x ON public.calls ..."
+  for (const Row& r : indexes)
+    c.execute(as_text(r.at(1)).value_or(""));  // "CREATE INDEX x ON public.calls ..."
   c.execute("CREATE TABLE calls_default PARTITION OF calls DEFAULT");
 
   const std::int64_t today = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -45,7 +48,8 @@ void pg_partition_calls(Connection& c) {
                             " FROM " + kOld + " ORDER BY 1");
   for (const Row& r : days) {
     const std::int64_t day = as_int(r.at(0)).value_or(0);
-    if (day >= today - kPartitionDaysBack && day <= today + kPartitionDaysAhead) pg_ensure_day_partition(c, day);
+    if (day >= today - kPartitionDaysBack && day <= today + kPartitionDaysAhead)
+      pg_ensure_day_partition(c, day);
   }
   c.execute(std::string("INSERT INTO calls SELECT * FROM ") + kOld);
   c.execute(std::string("DROP TABLE ") + kOld);

@@ -19,8 +19,8 @@ using shadowmeter::collector::RetentionPolicy;
 namespace sql = shadowmeter::collector::sql;
 namespace records = shadowmeter::collector::records;
 
-#define PG_STORE(fx)                                 \
-  auto fx = StoreFixture::make("postgresql");        \
+#define PG_STORE(fx)                          \
+  auto fx = StoreFixture::make("postgresql"); \
   if (!fx) return
 
 namespace {
@@ -51,13 +51,13 @@ void make_v2_calls(sql::Connection& c) {
       error_type TEXT, process_executable_name TEXT, container_id TEXT, k8s_namespace TEXT, k8s_pod_name TEXT,
       owner TEXT, environment TEXT, shadow BOOLEAN, shadow_reason TEXT, visibility TEXT, tls_library TEXT,
       api_key_fingerprint TEXT, attributes TEXT NOT NULL, visibility_reason TEXT))");
-  for (const char* index : {"calls_time ON calls (time_unix_nano, event_id)",
-                            "calls_owner_time ON calls (owner, time_unix_nano)",
-                            "calls_namespace_time ON calls (k8s_namespace, time_unix_nano)",
-                            "calls_provider_time ON calls (provider, time_unix_nano)",
-                            "calls_model_time ON calls (request_model, time_unix_nano)",
-                            "calls_host_time ON calls (host_name, time_unix_nano)",
-                            "calls_shadow_time ON calls (shadow, time_unix_nano)"}) {
+  for (const char* index :
+       {"calls_time ON calls (time_unix_nano, event_id)", "calls_owner_time ON calls (owner, time_unix_nano)",
+        "calls_namespace_time ON calls (k8s_namespace, time_unix_nano)",
+        "calls_provider_time ON calls (provider, time_unix_nano)",
+        "calls_model_time ON calls (request_model, time_unix_nano)",
+        "calls_host_time ON calls (host_name, time_unix_nano)",
+        "calls_shadow_time ON calls (shadow, time_unix_nano)"}) {
     c.execute(std::string("CREATE INDEX ") + index);
   }
 }
@@ -85,7 +85,8 @@ TEST_CASE("pg: a populated schema v2 calls table is partitioned by day without l
   raw->execute("DELETE FROM schema_version WHERE version > 2");
   const std::set<std::string> v2_indexes = call_indexes(*raw);
   std::vector<nlohmann::json> events;
-  for (unsigned i = 0; i < 300; ++i) events.push_back(call_event(event_id(7, i), kT0 + (i % 3) * kDay + i * kSecond));
+  for (unsigned i = 0; i < 300; ++i)
+    events.push_back(call_event(event_id(7, i), kT0 + (i % 3) * kDay + i * kSecond));
   events.push_back(call_event(event_id(7, 999), kFarFuture));
   for (const auto& e : events) {
     raw->execute(sql::insert_ignore("calls", records::call_columns(), 1), values_of(e));
@@ -105,7 +106,9 @@ TEST_CASE("pg: a populated schema v2 calls table is partitioned by day without l
   CHECK_FALSE(exists(*raw, "calls_unpartitioned"));
   std::set<std::string> want = v2_indexes;  // the same indexes; the primary key now holds the time too
   CHECK(call_indexes(*raw) == want);
-  CHECK(scalar(*raw, "SELECT COUNT(*) FROM pg_constraint WHERE conname = 'calls_pkey' AND array_length(conkey, 1) = 2") == 1);
+  CHECK(scalar(*raw,
+               "SELECT COUNT(*) FROM pg_constraint WHERE conname = 'calls_pkey' AND array_length(conkey, 1) "
+               "= 2") == 1);
 
   // Ingest goes on: a redelivery of every call is all duplicates, a new one is stored once.
   events.push_back(call_event(event_id(7, 1000), kT0 + 5 * kSecond));
@@ -121,9 +124,11 @@ TEST_CASE("pg: a populated schema v2 calls table is partitioned by day without l
 TEST_CASE("pg: day partitions on demand; far-off times in calls_default until their day comes", "[storage]") {
   PG_STORE(fx);
   auto raw = fx->raw();
-  REQUIRE(fx->store().ingest(batch_of({call_event(event_id(8, 1), kT0 + kSecond), call_event(event_id(8, 2), kT0 + kDay),
-                                       call_event(event_id(8, 3), kFarFuture)}))
-              .inserted == 3);
+  REQUIRE(
+      fx->store()
+          .ingest(batch_of({call_event(event_id(8, 1), kT0 + kSecond), call_event(event_id(8, 2), kT0 + kDay),
+                            call_event(event_id(8, 3), kFarFuture)}))
+          .inserted == 3);
   CHECK(scalar(*raw, "SELECT COUNT(*) FROM " + sql::partition_name(day_of(kT0))) == 1);
   CHECK(scalar(*raw, "SELECT COUNT(*) FROM " + sql::partition_name(day_of(kT0) + 1)) == 1);
   CHECK(scalar(*raw, "SELECT COUNT(*) FROM calls_default") == 1);
@@ -173,16 +178,22 @@ TEST_CASE("pg: pg_insert_new_calls returns the indexes of the new rows; text sur
     return rows;
   };
   raw->begin();
-  auto first = rows_of({call_event(event_id(9, 1), kT0), call_event(event_id(9, 2), kT0 + kSecond, {{"shadowmeter.owner", odd}})});
+  auto first = rows_of({call_event(event_id(9, 1), kT0),
+                        call_event(event_id(9, 2), kT0 + kSecond, {{"shadowmeter.owner", odd}})});
   CHECK(sql::pg_insert_new_calls(*raw, records::call_columns(), first) == std::vector<std::size_t>{0, 1});
   // Old, new, old, and the new one again within the batch: only index 1 is new.
-  auto second = rows_of({call_event(event_id(9, 1), kT0), call_event(event_id(9, 3), kT0 + 2 * kSecond),
-                         call_event(event_id(9, 2), kT0 + kSecond), call_event(event_id(9, 3), kT0 + 2 * kSecond)});
+  auto second =
+      rows_of({call_event(event_id(9, 1), kT0), call_event(event_id(9, 3), kT0 + 2 * kSecond),
+               call_event(event_id(9, 2), kT0 + kSecond), call_event(event_id(9, 3), kT0 + 2 * kSecond)});
   CHECK(sql::pg_insert_new_calls(*raw, records::call_columns(), second) == std::vector<std::size_t>{1});
   raw->commit();
   CHECK(scalar(*raw, "SELECT COUNT(*) FROM calls") == 3);
-  CHECK(sql::as_text(raw->query("SELECT owner FROM calls WHERE event_id = ?", {event_id(9, 2)})[0][0]) == odd);
-  CHECK(scalar(*raw, "SELECT COUNT(*) FROM calls WHERE stream IS FALSE AND cost_usd = 0.5 AND input_tokens = 100") == 3);
+  CHECK(sql::as_text(raw->query("SELECT owner FROM calls WHERE event_id = ?", {event_id(9, 2)})[0][0]) ==
+        odd);
+  CHECK(
+      scalar(*raw,
+             "SELECT COUNT(*) FROM calls WHERE stream IS FALSE AND cost_usd = 0.5 AND input_tokens = 100") ==
+      3);
   CHECK(scalar(*raw, "SELECT COUNT(*) FROM calls WHERE principal IS NULL") == 3);
 }
 
@@ -191,7 +202,8 @@ TEST_CASE("pg: retention drops the partitions of expired days and deletes the re
   auto& s = fx->store();
   std::vector<nlohmann::json> events;
   for (unsigned d = 0; d < 4; ++d)
-    for (unsigned i = 0; i < 10; ++i) events.push_back(call_event(event_id(10 + d, i), kT0 + d * kDay + i * 3600 * kSecond));
+    for (unsigned i = 0; i < 10; ++i)
+      events.push_back(call_event(event_id(10 + d, i), kT0 + d * kDay + i * 3600 * kSecond));
   events.push_back(call_event(event_id(20, 1), kFarFuture - 100 * 365 * kDay));  // 1990: calls_default
   REQUIRE(s.ingest(batch_of(events)).inserted == 41);
   auto raw = fx->raw();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <set>
 
 #include "storage/db_url.h"
 
@@ -74,7 +75,15 @@ class PgConnection final : public Connection {
   }
 
   std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
-    const ResultPtr r = run(sql, params);
+    return rows_of(run(sql, params));
+  }
+
+  std::vector<Row> query_prepared(const std::string& name, const std::string& sql,
+                                  const std::vector<Value>& params) override {
+    return rows_of(run(sql, params, &name));
+  }
+
+  static std::vector<Row> rows_of(const ResultPtr& r) {
     const int rows = PQntuples(r.get());
     const int columns = PQnfields(r.get());
     std::vector<Row> out;
@@ -106,6 +115,7 @@ class PgConnection final : public Connection {
   void ensure_connected() override {
     if (PQstatus(conn_.get()) == CONNECTION_OK) return;
     PQreset(conn_.get());
+    prepared_.clear();  // a new session has none
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       throw StoreError("postgresql: lost the connection to " + redacted_ +
                        " and could not reconnect: " + connection_message());
@@ -146,7 +156,8 @@ class PgConnection final : public Connection {
   }
 
  private:
-  ResultPtr run(const std::string& sql, const std::vector<Value>& params) {
+  ResultPtr run(const std::string& sql, const std::vector<Value>& params,
+                const std::string* prepared = nullptr) {
     const std::string text = to_dollar_placeholders(sql);
     std::vector<std::string> numbers(params.size());
     std::vector<const char*> values(params.size(), nullptr);
@@ -164,8 +175,16 @@ class PgConnection final : public Connection {
         values[i] = s->c_str();
       }
     }
-    ResultPtr r(PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
-                             values.data(), nullptr, nullptr, 0));
+    const int n = static_cast<int>(values.size());
+    if (prepared != nullptr && !prepared_.contains(*prepared)) {
+      const ResultPtr p(PQprepare(conn_.get(), prepared->c_str(), text.c_str(), n, nullptr));
+      if (!p || PQresultStatus(p.get()) != PGRES_COMMAND_OK) fail(p.get());
+      prepared_.insert(*prepared);
+    }
+    ResultPtr r(
+        prepared != nullptr
+            ? PQexecPrepared(conn_.get(), prepared->c_str(), n, values.data(), nullptr, nullptr, 0)
+            : PQexecParams(conn_.get(), text.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0));
     const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
     fail(r.get());
@@ -221,6 +240,7 @@ class PgConnection final : public Connection {
   std::string redacted_;
   std::vector<std::string> secrets_;
   std::unique_ptr<PGconn, ConnFinish> conn_;
+  std::set<std::string> prepared_;  // statements prepared in this session
 };
 
 }  // namespace

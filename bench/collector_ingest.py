@@ -83,7 +83,8 @@ def batch_body(first, count):
 
 
 def post_all(collector, bodies, clients):
-    queue = list(enumerate(bodies))
+    """Posts every body of `bodies` (any iterable, read lazily) from `clients` threads."""
+    queue = iter(bodies)
     lock = threading.Lock()
     errors, retries = [], [0]
 
@@ -91,9 +92,9 @@ def post_all(collector, bodies, clients):
         conn = http.client.HTTPConnection("127.0.0.1", collector.port, timeout=120)
         while True:
             with lock:
-                if not queue:
-                    break
-                _, body = queue.pop()
+                body = next(queue, None)
+            if body is None:
+                break
             while True:
                 try:
                     conn.request("POST", "/v1/traces", body=body, headers={
@@ -138,6 +139,21 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds(db):
+    """CPU time of the PostgreSQL server processes serving `db` (0 for SQLite: it runs in the collector)."""
+    if db.backend != "postgresql":
+        return 0.0
+    pids = [int(r[0]) for r in db.rows("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND pid <> pg_backend_pid()")]
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            pass
+    return total
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=200000)
@@ -159,9 +175,10 @@ def main():
             db = Database(backend, workdir, "bench")
             collector = Collector(workdir, db.url)
             try:
-                cpu0 = cpu_seconds(collector.proc.pid)
+                cpu0, db_cpu0 = cpu_seconds(collector.proc.pid), database_cpu_seconds(db)
                 secs, errors, retries = post_all(collector, bodies, args.clients)
                 cpu_new = cpu_seconds(collector.proc.pid) - cpu0
+                db_cpu_new = database_cpu_seconds(db) - db_cpu0
                 stored = len(db.event_ids())
                 secs_dup, errors_dup, _ = post_all(collector, bodies, args.clients)
                 stored_after = len(db.event_ids())
@@ -174,9 +191,10 @@ def main():
                     backend, len(errors) + len(errors_dup), (errors + errors_dup)[:3], stored, stored_after))
                 return 1
             results[backend] = args.events / secs
-            print("%-10s new events: %8.0f events/s (%.1f s, %d backpressure retries, collector CPU %.0f µs/event)"
-                  "   duplicates: %8.0f events/s   store %.0f bytes/event" % (
+            print("%-10s new events: %8.0f events/s (%.1f s, %d backpressure retries, collector CPU %.0f µs/event, "
+                  "database server CPU %.0f µs/event)   duplicates: %8.0f events/s   store %.0f bytes/event" % (
                       backend, args.events / secs, secs, retries, cpu_new / args.events * 1e6,
+                      db_cpu_new / args.events * 1e6,
                       args.events / secs_dup, store_bytes / args.events if store_bytes else 0), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -54,6 +55,28 @@ class Connection {
 
   // Size of the database on disk.
   virtual std::uint64_t database_bytes() = 0;
+
+  // query() of a statement run again and again: PostgreSQL parses and plans it once per session under
+  // `name` (unique per statement text); SQLite caches its statements anyway.
+  virtual std::vector<Row> query_prepared(const std::string& name, const std::string& sql,
+                                          const std::vector<Value>& params = {}) {
+    (void)name;
+    return query(sql, params);
+  }
+
+  // The day partitions of calls this connection has seen existing (PostgreSQL ingest looks each day up
+  // once per connection; a partition it created itself is remembered only once committed and seen).
+  std::set<std::int64_t>& known_partition_days() { return known_partition_days_; }
+
+  // PostgreSQL's bulk load: runs `copy_statement` ("COPY t (columns) FROM STDIN") and sends `rows`, in
+  // COPY's text format, as its data. Back ends without it (SQLite) throw StoreError.
+  virtual void copy_in(const std::string& copy_statement, const std::string& rows) {
+    (void)rows;
+    throw StoreError("copy_in is not supported by this back end: " + copy_statement);
+  }
+
+ private:
+  std::set<std::int64_t> known_partition_days_;
 };
 
 }  // namespace shadowmeter::collector::sql

@@ -2,8 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <set>
 
 #include "storage/db_url.h"
 
@@ -73,7 +75,15 @@ class PgConnection final : public Connection {
   }
 
   std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
-    const ResultPtr r = run(sql, params);
+    return rows_of(run(sql, params));
+  }
+
+  std::vector<Row> query_prepared(const std::string& name, const std::string& sql,
+                                  const std::vector<Value>& params) override {
+    return rows_of(run(sql, params, &name));
+  }
+
+  static std::vector<Row> rows_of(const ResultPtr& r) {
     const int rows = PQntuples(r.get());
     const int columns = PQnfields(r.get());
     std::vector<Row> out;
@@ -131,6 +141,7 @@ class PgConnection final : public Connection {
   void ensure_connected() override {
     if (PQstatus(conn_.get()) == CONNECTION_OK) return;
     PQreset(conn_.get());
+    prepared_.clear();  // a new session has none
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       throw StoreError("postgresql: lost the connection to " + redacted_ +
                        " and could not reconnect: " + connection_message());
@@ -147,6 +158,23 @@ class PgConnection final : public Connection {
     }
   }
 
+  void copy_in(const std::string& copy_statement, const std::string& rows) override {
+    ResultPtr r(PQexec(conn_.get(), copy_statement.c_str()));
+    if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) fail(r.get());
+    // A failed send still has to end the COPY (the server then reports why); its result says what went wrong.
+    constexpr std::size_t kChunk = 1u << 20;
+    bool sent = true;
+    for (std::size_t at = 0; sent && at < rows.size(); at += kChunk) {
+      const std::size_t n = std::min(kChunk, rows.size() - at);
+      sent = PQputCopyData(conn_.get(), rows.data() + at, static_cast<int>(n)) == 1;
+    }
+    if (PQputCopyEnd(conn_.get(), sent ? nullptr : "shadowmeter: sending rows failed") != 1) fail(nullptr);
+    ResultPtr end(PQgetResult(conn_.get()));
+    // Drain: libpq returns null after the last result of the command.
+    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+    if (!end || PQresultStatus(end.get()) != PGRES_COMMAND_OK) fail(end.get());
+  }
+
   std::uint64_t database_bytes() override {
     const auto rows = query("SELECT pg_database_size(current_database())", {});
     if (rows.empty() || rows[0].empty()) return 0;
@@ -154,7 +182,8 @@ class PgConnection final : public Connection {
   }
 
  private:
-  ResultPtr run(const std::string& sql, const std::vector<Value>& params) {
+  ResultPtr run(const std::string& sql, const std::vector<Value>& params,
+                const std::string* prepared = nullptr) {
     const std::string text = to_dollar_placeholders(sql);
     std::vector<std::string> numbers(params.size());
     std::vector<const char*> values(params.size(), nullptr);
@@ -172,14 +201,27 @@ class PgConnection final : public Connection {
         values[i] = s->c_str();
       }
     }
-    ResultPtr r(PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
-                             values.data(), nullptr, nullptr, 0));
+    const int n = static_cast<int>(values.size());
+    if (prepared != nullptr && !prepared_.contains(*prepared)) {
+      const ResultPtr p(PQprepare(conn_.get(), prepared->c_str(), text.c_str(), n, nullptr));
+      if (!p || PQresultStatus(p.get()) != PGRES_COMMAND_OK) fail(p.get());
+      prepared_.insert(*prepared);
+    }
+    ResultPtr r(
+        prepared != nullptr
+            ? PQexecPrepared(conn_.get(), prepared->c_str(), n, values.data(), nullptr, nullptr, 0)
+            : PQexecParams(conn_.get(), text.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0));
     const ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
+    fail(r.get());
+  }
 
-    const std::string why =
-        db_url::scrub(one_line(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_.get())), secrets_);
-    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+  // Throws the error of a failed command (`r` may be null: the connection's message then).
+  [[noreturn]] void fail(const PGresult* r) {
+    const char* message = r != nullptr ? PQresultErrorMessage(r) : "";
+    if (message == nullptr || *message == '\0') message = PQerrorMessage(conn_.get());
+    const std::string why = db_url::scrub(one_line(message), secrets_);
+    const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string sqlstate = state != nullptr ? state : "";
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       throw TransientStoreError("postgresql: connection to " + redacted_ + " lost: " + why);
@@ -224,6 +266,7 @@ class PgConnection final : public Connection {
   std::string redacted_;
   std::vector<std::string> secrets_;
   std::unique_ptr<PGconn, ConnFinish> conn_;
+  std::set<std::string> prepared_;  // statements prepared in this session
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "storage/rollup_backfill.h"
+#include "storage/pg_partition_migration.h"
 
 namespace shadowmeter::collector::sql {
 namespace {
@@ -184,6 +185,9 @@ const std::vector<Step>& steps() {
        },
        {},
        &backfill_rollups},
+      // PostgreSQL: raw calls partitioned by UTC day, so that retention drops a day's table instead of
+      // deleting its rows one by one (SQLite: nothing to do).
+      {4, {}, {}, &pg_partition_calls},
   };
   return all;
 }

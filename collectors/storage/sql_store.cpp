@@ -12,6 +12,7 @@
 
 #include "storage/call_insert.h"
 #include "storage/cursor.h"
+#include "storage/pg_call_insert.h"
 #include "storage/records.h"
 #include "storage/rollups.h"
 #include "storage/schema.h"
@@ -378,6 +379,10 @@ RetentionResult SqlStore::apply_retention(const RetentionPolicy& policy, std::ui
           if (!oldest) return std::nullopt;
           const auto day_end = (static_cast<std::uint64_t>(*oldest) / kDayNs + 1) * kDayNs;
           const std::int64_t end = std::min(raw_cutoff, to_int64(day_end));
+          // PostgreSQL drops the day partitions wholly before the cutoff (and deletes the rows of a
+          // partial day); the rollups already hold every call.
+          if (c.dialect() == sql::Dialect::postgresql)
+            return sql::pg_drop_expired_partitions(c, static_cast<std::uint64_t>(end));
           return c.execute("DELETE FROM calls WHERE time_unix_nano < ?", {end});
         });
     if (!deleted) break;

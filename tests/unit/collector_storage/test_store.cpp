@@ -75,12 +75,16 @@ TEST_CASE("migrate is idempotent and records its version once", "[storage]") {
   fx->store().migrate();
   fx->store().migrate();
   auto raw = fx->raw();
-  CHECK(count(*raw, "SELECT COUNT(*) FROM schema_version") == sql::current_schema_version());
+  CHECK(count(*raw, "SELECT COUNT(*) FROM schema_version") ==
+        count(*raw, "SELECT COUNT(DISTINCT version) FROM schema_version"));  // each step once (numbers may skip)
+  CHECK(sql::schema_version(*raw) == sql::current_schema_version());
   CHECK(sql::schema_version(*raw) == sql::current_schema_version());
   REQUIRE(fx->store().ingest(batch_of({call_event(event_id(1, 1), kT0)})).inserted == 1);
   fx->reopen();  // open_store migrates again on a populated database
   fx->store().migrate();
-  CHECK(count(*raw, "SELECT COUNT(*) FROM schema_version") == sql::current_schema_version());
+  CHECK(count(*raw, "SELECT COUNT(*) FROM schema_version") ==
+        count(*raw, "SELECT COUNT(DISTINCT version) FROM schema_version"));  // each step once (numbers may skip)
+  CHECK(sql::schema_version(*raw) == sql::current_schema_version());
   CHECK(fx->store().stats().calls == 1);
   CHECK(fx->store().backend() == backend_name);
 }
@@ -106,7 +110,9 @@ TEST_CASE("collectors starting together migrate one at a time", "[storage]") {
   }
   for (auto& t : threads) t.join();
   CHECK(failures == 0);
-  CHECK(count(*raw, "SELECT COUNT(*) FROM schema_version") == sql::current_schema_version());
+  CHECK(count(*raw, "SELECT COUNT(*) FROM schema_version") ==
+        count(*raw, "SELECT COUNT(DISTINCT version) FROM schema_version"));  // each step once (numbers may skip)
+  CHECK(sql::schema_version(*raw) == sql::current_schema_version());
 }
 
 TEST_CASE("an event is stored once; redelivery counts as duplicate", "[storage]") {

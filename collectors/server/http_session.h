@@ -420,6 +420,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return {it->value().data(), it->value().size()};
   }
 
+  // The head every answer carries, whole or streamed.
+  template <class Body>
+  void fill_head(http::response<Body>& res, const Reply& reply, bool keep_alive) {
+    res.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
+    res.result(reply.status);
+    res.set(http::field::server, "shadowmeter-collector");
+    res.set(http::field::content_type, reply.content_type);
+    res.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [field, value] : reply.headers) res.set(field, value);
+    for (const auto& [name, value] : reply.named_headers) res.set(name, value);
+    res.keep_alive(keep_alive);
+  }
+
   // `force_close`: the connection cannot be reused (the request was not read to its end).
   void respond(Reply reply, bool force_close = false) {
     if (closed_) return;
@@ -427,14 +440,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const bool stopping = stop_requested_ || state_->stopping.load();
     const bool keep_alive = !force_close && !stopping && request_complete && parser_->get().keep_alive();
     res_ = {};
-    res_.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
-    res_.result(reply.status);
-    res_.set(http::field::server, "shadowmeter-collector");
-    res_.set(http::field::content_type, reply.content_type);
-    res_.set("X-Content-Type-Options", "nosniff");
-    for (auto& [field, value] : reply.headers) res_.set(field, value);
-    for (auto& [name, value] : reply.named_headers) res_.set(name, value);
-    res_.keep_alive(keep_alive);
+    fill_head(res_, reply, keep_alive);
     // No route answers HEAD, but its 405 must not carry a body the client would read as the next response.
     if (parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head)
       reply.body.clear();
@@ -514,14 +520,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     stream_keep_alive_ = !stopping && parser_ && parser_->is_done() && parser_->get().keep_alive();
     stream_res_.emplace();
     auto& res = *stream_res_;
-    res.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
-    res.result(reply.status);
-    res.set(http::field::server, "shadowmeter-collector");
-    res.set(http::field::content_type, reply.content_type);
-    res.set("X-Content-Type-Options", "nosniff");
-    for (auto& [field, value] : reply.headers) res.set(field, value);
-    for (auto& [name, value] : reply.named_headers) res.set(name, value);
-    res.keep_alive(stream_keep_alive_);
+    fill_head(res, reply, stream_keep_alive_);
     res.chunked(true);
     stream_sr_.emplace(res);
     phase_ = Phase::writing;

@@ -7,10 +7,14 @@ local socket); each test creates its own database and drops it.
 import gzip
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
+import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -270,3 +274,24 @@ def metric(agent, name, labels=""):
         if line.startswith(want + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+def start_backend_collector(cls, name, extra_args=()):
+    """setUpClass of a test class with BACKEND: skips (with the reason printed) when that back end is
+    unavailable, else sets cls.workdir, cls.db and cls.collector."""
+    reason = (cls.BACKEND == "postgresql" and postgres_reason()) or None
+    if reason:
+        print("SKIP: " + reason, file=sys.stderr)
+        raise unittest.SkipTest(reason)
+    cls.workdir = tempfile.mkdtemp(prefix="shadowmeter-%s-e2e-" % name)
+    cls.db = Database(cls.BACKEND, cls.workdir, name)
+    cls.collector = Collector(cls.workdir, cls.db.url, extra_args=extra_args)
+
+
+def stop_backend_collector(cls):
+    """tearDownClass of start_backend_collector: the collector must exit cleanly on SIGTERM."""
+    code = cls.collector.stop()
+    cls.db.drop()
+    shutil.rmtree(cls.workdir, ignore_errors=True)
+    if code != 0:
+        raise AssertionError("collector exited with %s on SIGTERM" % code)

@@ -20,7 +20,7 @@ import urllib.request
 
 from harness import FakeServer, http_get, skip_reason, tail
 from collector_harness import (Collector, Database, Load, export_config, exporting_agent, otlp_span, otlp_traces,
-                               postgres_reason)
+                               start_backend_collector, stop_backend_collector)
 
 MAX_BODY = 1 << 20
 
@@ -48,21 +48,11 @@ class IngestChecks:
 
     @classmethod
     def setUpClass(cls):
-        reason = (cls.BACKEND == "postgresql" and postgres_reason()) or None
-        if reason:
-            print("SKIP: " + reason, file=sys.stderr)
-            raise unittest.SkipTest(reason)
-        cls.workdir = tempfile.mkdtemp(prefix="shadowmeter-ingest-e2e-")
-        cls.db = Database(cls.BACKEND, cls.workdir, "ingest")
-        cls.collector = Collector(cls.workdir, cls.db.url, extra_args=["--max-body-bytes", str(MAX_BODY)])
+        start_backend_collector(cls, "ingest", extra_args=["--max-body-bytes", str(MAX_BODY)])
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.collector.stop()
-        cls.db.drop()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if code != 0:
-            raise AssertionError("collector exited with %s on SIGTERM" % code)
+        stop_backend_collector(cls)
 
     def assert_alive_and_empty(self):
         self.assertIsNone(self.collector.proc.poll(), "collector died:\n" + tail(self.collector.log))

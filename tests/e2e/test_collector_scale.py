@@ -7,13 +7,10 @@ import csv
 import io
 import json
 import os
-import shutil
-import sys
-import tempfile
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from collector_harness import Collector, Database, postgres_reason
+from collector_harness import start_backend_collector, stop_backend_collector
 import fleet_events
 
 EVENTS = int(os.environ.get("SHADOWMETER_SCALE_EVENTS", "100000"))
@@ -41,13 +38,7 @@ class ScaleChecks:
 
     @classmethod
     def setUpClass(cls):
-        reason = (cls.BACKEND == "postgresql" and postgres_reason()) or None
-        if reason:
-            print("SKIP: " + reason, file=sys.stderr)
-            raise unittest.SkipTest(reason)
-        cls.workdir = tempfile.mkdtemp(prefix="shadowmeter-scale-e2e-")
-        cls.db = Database(cls.BACKEND, cls.workdir, "scale")
-        cls.collector = Collector(cls.workdir, cls.db.url)
+        start_backend_collector(cls, "scale")
         batches = fleet_events.batches(EVENTS, BATCH)
         bodies = [fleet_events.batch_body(b) for b in batches]
         with ThreadPoolExecutor(4) as pool:
@@ -57,11 +48,7 @@ class ScaleChecks:
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.collector.stop()
-        cls.db.drop()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if code != 0:
-            raise AssertionError("collector exited with %s on SIGTERM" % code)
+        stop_backend_collector(cls)
 
     def assert_metrics(self, got, want, where):
         for k in ("calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens",

@@ -7,13 +7,10 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 import unittest
 
-from collector_harness import COLLECTOR, Collector, Database, otlp_span, otlp_traces, postgres_reason
+from collector_harness import COLLECTOR, otlp_span, otlp_traces, start_backend_collector, stop_backend_collector
 
 DAY = 86_400 * 1_000_000_000
 T0 = 1_793_491_200 * 1_000_000_000  # 2026-11-01T00:00:00Z
@@ -53,24 +50,14 @@ class ReportChecks:
 
     @classmethod
     def setUpClass(cls):
-        reason = (cls.BACKEND == "postgresql" and postgres_reason()) or None
-        if reason:
-            print("SKIP: " + reason, file=sys.stderr)
-            raise unittest.SkipTest(reason)
-        cls.workdir = tempfile.mkdtemp(prefix="shadowmeter-reports-e2e-")
-        cls.db = Database(cls.BACKEND, cls.workdir, "reports")
-        cls.collector = Collector(cls.workdir, cls.db.url)
+        start_backend_collector(cls, "reports")
         for doc in (traces(SPANS_A, "node-1"), traces(SPANS_B, "node-2")):
             status, _, body = cls.collector.post_traces(doc)
             assert status == 200, body
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.collector.stop()
-        cls.db.drop()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if code != 0:
-            raise AssertionError("collector exited with %s on SIGTERM" % code)
+        stop_backend_collector(cls)
 
     def report(self, *args, check=True):
         r = subprocess.run([COLLECTOR, "report", *args], capture_output=True, text=True, timeout=60)
